@@ -1,0 +1,62 @@
+"""From the config's [mrio], [concordance] and [consumers] sections to per-point coefficient rows."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from engine.attribution import Attribution, build_attribution
+from engine.concordance import load_concordance
+from engine.config import Config
+from engine.consumers import build_consumer_map
+from engine.mrio import load_mrio
+from engine.points import Points
+
+
+def cache_dir(cfg: Config) -> str | None:
+    """Where coefficient caches live: ``FOOTGRID_CACHE`` or ``<config folder>/.footgrid_cache``."""
+    if not cfg.mrio.get("cache", True):
+        return None
+    env = os.environ.get("FOOTGRID_CACHE")
+    if env:
+        return env
+    base = cfg.source.parent if cfg.source is not None else os.getcwd()
+    return os.path.join(base, ".footgrid_cache")
+
+
+def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.ndarray]:
+    """Load the MRIO and link every point to its coefficient row.
+
+    Returns
+    -------
+    attribution : Attribution
+    key : numpy.ndarray
+        Coefficient row per point (int64).
+    keep : numpy.ndarray
+        False for points whose row has zero output under ``[mrio] zero_output = "drop"``.
+    """
+    mrio = load_mrio(cfg.mrio["path"], cfg.mrio["format"])
+    concordance = None
+    if cfg.concordance is not None:
+        concordance = load_concordance(cfg.concordance["path"], mrio.rows.unique(level=1))
+    cmap = build_consumer_map(
+        mrio.cols,
+        groups=cfg.consumers.get("groups"),
+        categories=cfg.consumers.get("categories", "keep"),
+        home=cfg.consumers.get("home"),
+    )
+    att, key = build_attribution(
+        mrio,
+        pts.region,
+        pts.sector,
+        pts.emission,
+        concordance=concordance,
+        consumer_map=cmap,
+        zero_output=cfg.mrio["zero_output"],
+        cache_dir=cache_dir(cfg),
+        source_file=cfg.points["path"],
+    )
+    key = np.asarray(key, dtype=np.int64)
+    keep = att.valid[key]
+    return att, key, keep

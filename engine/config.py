@@ -1,0 +1,334 @@
+"""The TOML config: schema, validation with clear errors, paths relative to the config file."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+
+# Schema: section -> key -> (accepted types, default). ``REQUIRED`` marks keys without default.
+REQUIRED = object()
+_NUM = (int, float)
+SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
+    "points": {
+        "path": ((str,), REQUIRED),
+        "lon": ((str,), "lon"),
+        "lat": ((str,), "lat"),
+        "x": ((str,), None),
+        "y": ((str,), None),
+        "crs": ((str, int), None),
+        "emission": ((str,), "emission"),
+        "sector": ((str,), "sector"),
+        "region": ((str,), None),
+        "id": ((str,), None),
+    },
+    "regions": {"path": ((str,), REQUIRED), "field": ((str,), REQUIRED)},
+    "mrio": {
+        "path": ((str,), REQUIRED),
+        "format": ((str,), "auto"),
+        "zero_output": ((str,), "error"),
+        "cache": ((bool,), True),
+    },
+    "concordance": {"path": ((str,), REQUIRED)},
+    "consumers": {
+        "groups": ((str,), None),
+        "categories": ((str,), "keep"),
+        "home": ((str, list), None),
+    },
+    "grid": {
+        "crs": ((str, int), "auto"),
+        "resolution": (_NUM + (list,), 10_000),
+        "bounds": ((str, list), "auto"),
+        "tile": ((int,), 512),
+    },
+    "compute": {
+        "scheduler": ((str,), "threads"),
+        "workers": ((int,), None),
+        "consumer_chunk": ((int,), 1),
+    },
+    "output": {
+        "path": ((str,), "footprint.zarr"),
+        "overwrite": ((bool,), False),
+        "geotiff": ((bool,), False),
+        "firm_table": ((bool,), False),
+        "dtype": ((str,), "float32"),
+    },
+}
+_CHOICES = {
+    ("mrio", "format"): ("auto", "pymrio", "exiobase3", "tables"),
+    ("mrio", "zero_output"): ("error", "drop"),
+    ("consumers", "categories"): ("keep", "sum"),
+    ("output", "dtype"): ("float32", "float64"),
+}
+_PATH_KEYS = {
+    ("points", "path"),
+    ("regions", "path"),
+    ("mrio", "path"),
+    ("concordance", "path"),
+    ("consumers", "groups"),
+    ("output", "path"),
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated footgrid configuration.
+
+    Every section is a plain dict of its keys with defaults filled in; optional sections that
+    were not given are ``None``. Paths are absolute (resolved against the config's folder).
+    """
+
+    points: dict[str, Any]
+    grid: dict[str, Any]
+    compute: dict[str, Any]
+    output: dict[str, Any]
+    regions: dict[str, Any] | None = None
+    mrio: dict[str, Any] | None = None
+    concordance: dict[str, Any] | None = None
+    consumers: dict[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+    text: str = ""
+
+    @property
+    def has_mrio(self) -> bool:
+        """Whether the config has an ``[mrio]`` section (needed by ``run``, not by ``grid``)."""
+        return self.mrio is not None
+
+
+def load_config(source: str | os.PathLike | Mapping[str, Any] | Config) -> Config:
+    """Read and validate a config from a TOML file, a mapping, or pass a ``Config`` through.
+
+    Parameters
+    ----------
+    source
+        Path to a TOML file (paths inside are relative to its folder), or a mapping with the same
+        structure (paths relative to the current directory).
+
+    Raises
+    ------
+    ConfigError
+        Missing file, TOML syntax error, unknown section or key (with the closest valid one),
+        wrong type, value not among the choices.
+    """
+    if isinstance(source, Config):
+        return source
+    if isinstance(source, Mapping):
+        return _validate(dict(source), Path.cwd(), None, _to_toml_text(source))
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            "config file not found",
+            file=path,
+            fix="give the path of an existing TOML file",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the config: {exc}", file=path) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"the config is not valid TOML: {exc}",
+            file=path,
+            fix="correct the TOML syntax",
+        ) from None
+    return _validate(raw, path.resolve().parent, path, text)
+
+
+def _closest(name: str, options: list[str]) -> str:
+    match = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    return f"did you mean '{match[0]}'?" if match else f"valid: {', '.join(options)}"
+
+
+def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> Config:
+    sections: dict[str, dict[str, Any] | None] = {}
+    for name, body in raw.items():
+        if name not in SCHEMA:
+            raise ConfigError(
+                f"unknown config section [{name}]",
+                file=path,
+                key=name,
+                fix=_closest(name, list(SCHEMA)),
+            )
+        if not isinstance(body, dict):
+            raise ConfigError(
+                f"[{name}] must be a table of keys, got {type(body).__name__}",
+                file=path,
+                key=name,
+            )
+    for name, keys in SCHEMA.items():
+        body = raw.get(name)
+        if body is None:
+            optional = name in ("regions", "mrio", "concordance")
+            if name == "points":
+                raise ConfigError(
+                    "the config has no [points] section",
+                    file=path,
+                    key="points",
+                    fix='add [points] with at least path = "firms.parquet"',
+                )
+            if optional:
+                sections[name] = None
+                continue
+            body = {}
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if key not in keys:
+                raise ConfigError(
+                    f"unknown config key '{key}' in [{name}]",
+                    file=path,
+                    key=f"{name}.{key}",
+                    fix=_closest(key, list(keys)),
+                )
+            types, _ = keys[key]
+            if isinstance(value, bool) and bool not in types:
+                ok = False
+            else:
+                ok = isinstance(value, types)
+            if not ok:
+                want = " or ".join(t.__name__ for t in types)
+                raise ConfigError(
+                    f"[{name}] {key} must be {want}, got {value!r}",
+                    file=path,
+                    key=f"{name}.{key}",
+                )
+            choices = _CHOICES.get((name, key))
+            if choices and value not in choices:
+                raise ConfigError(
+                    f"[{name}] {key} = {value!r} is not one of {', '.join(choices)}",
+                    file=path,
+                    key=f"{name}.{key}",
+                    fix=_closest(str(value), list(choices)),
+                )
+            if (name, key) in _PATH_KEYS and value is not None:
+                value = str((base / value).resolve()) if not _is_url(value) else value
+            out[key] = value
+        for key, (_, default) in keys.items():
+            if key not in out:
+                if default is REQUIRED:
+                    raise ConfigError(
+                        f"[{name}] needs the key '{key}'",
+                        file=path,
+                        key=f"{name}.{key}",
+                    )
+                out[key] = (
+                    str((base / default).resolve())
+                    if (name, key) in _PATH_KEYS and default is not None
+                    else default
+                )
+        sections[name] = out
+    _check_grid(sections["grid"], path)
+    _check_compute(sections["compute"], path)
+    _check_points(sections["points"], path)
+    return Config(
+        points=sections["points"],
+        grid=sections["grid"],
+        compute=sections["compute"],
+        output=sections["output"],
+        regions=sections["regions"],
+        mrio=sections["mrio"],
+        concordance=sections["concordance"],
+        consumers=sections["consumers"] or {},
+        source=path.resolve() if path is not None else None,
+        text=text,
+    )
+
+
+def _is_url(value: str) -> bool:
+    return "://" in value
+
+
+def _check_points(p: dict[str, Any], path: Path | None) -> None:
+    if (p["x"] is None) != (p["y"] is None):
+        raise ConfigError(
+            "[points] needs both x and y, or neither (then lon and lat are used)",
+            file=path,
+            key="points.x" if p["x"] is None else "points.y",
+        )
+    if p["x"] is not None and p["crs"] is None:
+        raise ConfigError(
+            "[points] x/y columns need the CRS they are in",
+            file=path,
+            key="points.crs",
+            fix='add crs = "EPSG:...." to [points]',
+        )
+
+
+def _check_grid(g: dict[str, Any], path: Path | None) -> None:
+    res = g["resolution"]
+    vals = res if isinstance(res, list) else [res]
+    if len(vals) not in (1, 2) or not all(
+        isinstance(v, _NUM) and not isinstance(v, bool) and v > 0 for v in vals
+    ):
+        raise ConfigError(
+            f"[grid] resolution must be a positive number (or [x, y]), got {res!r}",
+            file=path,
+            key="grid.resolution",
+        )
+    b = g["bounds"]
+    if isinstance(b, str) and b != "auto":
+        raise ConfigError(
+            f'[grid] bounds must be "auto" or [xmin, ymin, xmax, ymax], got {b!r}',
+            file=path,
+            key="grid.bounds",
+        )
+    if isinstance(b, list) and (
+        len(b) != 4
+        or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in b)
+    ):
+        raise ConfigError(
+            f"[grid] bounds must be four numbers [xmin, ymin, xmax, ymax], got {b!r}",
+            file=path,
+            key="grid.bounds",
+        )
+    if g["tile"] < 16:
+        raise ConfigError(
+            f"[grid] tile must be at least 16 cells, got {g['tile']}",
+            file=path,
+            key="grid.tile",
+        )
+
+
+def _check_compute(c: dict[str, Any], path: Path | None) -> None:
+    s = c["scheduler"]
+    if s not in ("threads", "processes", "synchronous") and not s.startswith("tcp://"):
+        raise ConfigError(
+            f"[compute] scheduler = {s!r} is not threads, processes or tcp://host:port",
+            file=path,
+            key="compute.scheduler",
+            fix=_closest(s, ["threads", "processes"]),
+        )
+    for key in ("workers", "consumer_chunk"):
+        if c[key] is not None and c[key] < 1:
+            raise ConfigError(
+                f"[compute] {key} must be >= 1, got {c[key]}",
+                file=path,
+                key=f"compute.{key}",
+            )
+
+
+def _to_toml_text(mapping: Mapping[str, Any]) -> str:
+    lines = []
+    for name, body in mapping.items():
+        lines.append(f"[{name}]")
+        for key, value in (body or {}).items():
+            lines.append(f"{key} = {_toml_value(value)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, list):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return repr(v)

@@ -1,0 +1,119 @@
+"""Running a block graph on the configured scheduler, with a progress bar."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import dask
+from dask.callbacks import Callback
+
+from engine.errors import ConfigError
+
+log = logging.getLogger("footgrid")
+
+
+@contextlib.contextmanager
+def _progress(total: int, enabled: bool) -> Iterator[Any]:
+    """A rich progress bar (blocks done / total, ETA) when enabled and on a terminal."""
+    if not enabled or total == 0 or not sys.stderr.isatty():
+        yield lambda n=1: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    with Progress(
+        TextColumn("blocks"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        transient=False,
+    ) as bar:
+        task = bar.add_task("blocks", total=total)
+        yield lambda n=1: bar.advance(task, n)
+
+
+class _Counter(Callback):
+    def __init__(self, keys: set, advance: Any) -> None:
+        super().__init__()
+        self._keys = keys
+        self._advance = advance
+
+    def _posttask(self, key, result, dsk, state, worker_id) -> None:  # noqa: ANN001
+        if key in self._keys:
+            self._advance()
+
+
+def compute(
+    dsk: dict, keys: list, scheduler: str, workers: int | None, progress: bool = False
+) -> list:
+    """Compute ``keys`` of the graph ``dsk`` and return their results in order.
+
+    Parameters
+    ----------
+    scheduler
+        ``threads`` (dask's threaded scheduler, ``workers`` threads), ``processes`` (a
+        ``distributed.LocalCluster`` of ``workers`` single-threaded worker processes),
+        ``synchronous`` (one thread, for debugging) or ``tcp://host:port`` (an existing
+        dask-distributed scheduler).
+    """
+    if not keys:
+        return []
+    with _progress(len(keys), progress) as advance:
+        if scheduler in ("threads", "synchronous"):
+            with _Counter(set(keys), advance):
+                if scheduler == "synchronous":
+                    return list(dask.get(dsk, keys))
+                return list(
+                    dask.threaded.get(
+                        dsk, keys, num_workers=workers or os.cpu_count() or 1
+                    )
+                )
+        return _distributed(dsk, keys, scheduler, workers, advance)
+
+
+def _distributed(
+    dsk: dict, keys: list, scheduler: str, workers: int | None, advance
+) -> list:  # noqa: ANN001
+    from distributed import Client, LocalCluster, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if scheduler == "processes":
+            n = workers or os.cpu_count() or 1
+            log.info("starting a LocalCluster of %d worker processes", n)
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            address = cluster.scheduler_address
+        else:
+            address = scheduler
+        try:
+            client = stack.enter_context(Client(address, timeout="20s"))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot reach the dask scheduler at {address}: {exc}",
+                key="compute.scheduler",
+                fix='start the scheduler first, or use scheduler = "threads"',
+            ) from None
+        futures = client.get(dsk, keys, sync=False)
+        for _ in as_completed(futures):
+            advance()
+        return client.gather(futures)

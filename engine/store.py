@@ -1,0 +1,271 @@
+"""The output store: one Zarr v3 store, written atomically, readable with ``xarray.open_zarr``.
+
+Arrays first, labels last: the engine computes on numpy arrays; this module is the one place that
+builds the labelled ``xr.Dataset`` (coordinates, CRS and transform the rioxarray/CF way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+import zarr
+
+from engine.errors import InputError
+from engine.grid import Grid
+
+UNITS = "t CO2 / yr"
+#: Folder inside a store in progress that holds one empty marker file per finished block.
+DONE_DIR = ".footgrid_done"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Everything that fixes the shape of a store: grid, labels and dtype."""
+
+    grid: Grid
+    consumers: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    domestic: tuple[bool, ...] = ()
+    regions: tuple[str, ...] = ()
+    sectors: tuple[str, ...] = ()
+    dtype: str = "float32"
+
+    @property
+    def has_footprint(self) -> bool:
+        """Whether the store carries the footprint and totals (``run``, not ``grid``)."""
+        return len(self.consumers) > 0
+
+
+def partial_path(path: str | os.PathLike) -> Path:
+    """Where a run writes before the store is complete (renamed to ``path`` at the end)."""
+    p = Path(path)
+    return p.with_name(p.name + ".partial")
+
+
+def template(
+    layout: Layout,
+    territory: np.ndarray,
+    totals: np.ndarray | None,
+) -> xr.Dataset:
+    """The dataset to initialise a store with: dask zeros for the streamed rasters.
+
+    ``footprint`` and ``emissions`` are lazy zeros, so writing the template with
+    ``compute=False`` writes only their metadata; blocks are then streamed in by the tasks.
+    """
+    g = layout.grid
+    ty, tx = g.chunks
+    data: dict[str, Any] = {
+        "emissions": (
+            ("y", "x"),
+            da.zeros(g.shape, chunks=(ty, tx), dtype=layout.dtype),
+        ),
+        "territory": (("y", "x"), np.asarray(territory, dtype=bool)),
+        "cell_area": (("y", "x"), g.cell_area()),
+    }
+    coords: dict[str, Any] = {"x": g.x, "y": g.y}
+    if layout.has_footprint:
+        shape = (len(layout.consumers), len(layout.categories), *g.shape)
+        chunks = (1, len(layout.categories), ty, tx)
+        data["footprint"] = (
+            ("consumer", "category", "y", "x"),
+            da.zeros(shape, chunks=chunks, dtype=layout.dtype),
+        )
+        data["totals"] = (("region", "sector", "consumer", "category"), totals)
+        coords.update(
+            consumer=np.array(layout.consumers, dtype=object),
+            category=np.array(layout.categories, dtype=object),
+            region=np.array(layout.regions, dtype=object),
+            sector=np.array(layout.sectors, dtype=object),
+            domestic=("consumer", np.array(layout.domestic, dtype=bool)),
+        )
+    ds = xr.Dataset(data, coords=coords)
+    ds["x"].attrs.update(units=_axis_units(g), standard_name="projection_x_coordinate")
+    ds["y"].attrs.update(units=_axis_units(g), standard_name="projection_y_coordinate")
+    for name, long in (
+        ("footprint", "emissions in the cell driven by the consumer's final demand"),
+        ("emissions", "production-based emissions gridded"),
+        ("totals", "national ledger: producing MRIO row to final demand"),
+    ):
+        if name in ds:
+            ds[name].attrs.update(units=UNITS, long_name=long)
+    ds["cell_area"].attrs.update(units="m2", long_name="cell area")
+    ds["territory"].attrs.update(long_name="cell inside the regions' polygons")
+    ds = ds.rio.write_crs(g.crs).rio.write_transform(g.transform)
+    for name in ("footprint", "emissions", "territory", "cell_area"):
+        if name in ds:
+            # In attrs (CF), so that GDAL, QGIS and rioxarray find the CRS after open_zarr.
+            ds[name].encoding.pop("grid_mapping", None)
+            ds[name].attrs["grid_mapping"] = "spatial_ref"
+    return ds
+
+
+def _axis_units(g: Grid) -> str:
+    if g.crs.is_geographic:
+        return "degrees"
+    info = g.crs.axis_info
+    return info[0].unit_name if info else "metre"
+
+
+def _encoding(ds: xr.Dataset, layout: Layout) -> dict[str, dict[str, Any]]:
+    enc: dict[str, dict[str, Any]] = {}
+    for name in ("footprint", "emissions", "totals", "cell_area"):
+        if name in ds:
+            enc[name] = {"_FillValue": None, "fill_value": 0.0}
+    g = layout.grid
+    tile = (min(g.tile, g.ny), min(g.tile, g.nx))
+    enc["cell_area"]["chunks"] = tile
+    enc["territory"] = {"chunks": tile}
+    return enc
+
+
+def prepare_output(path: str | os.PathLike, overwrite: bool, resume: bool) -> None:
+    """Check that ``path`` may be written: an existing complete store needs ``overwrite``."""
+    p = Path(path)
+    if p.exists() and not overwrite and not resume:
+        raise InputError(
+            "the output store already exists",
+            file=p,
+            key="output.overwrite",
+            fix="set [output] overwrite = true, or choose another [output] path",
+        )
+    if p.exists() and resume and not overwrite and is_complete(p):
+        raise InputError(
+            "the output store is already complete; there is nothing to resume",
+            file=p,
+            key="output.overwrite",
+            fix="set [output] overwrite = true to recompute it",
+        )
+
+
+def create(path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> None:
+    """Write the template's metadata and small arrays into a fresh store at ``path``."""
+    if path.exists():
+        shutil.rmtree(path)
+    ds = ds.assign_attrs(_jsonable({**attrs, "complete": False}))
+    ds.to_zarr(
+        path,
+        mode="w",
+        compute=False,
+        encoding=_encoding(ds, layout),
+        consolidated=False,
+        zarr_format=3,
+    )
+    (path / DONE_DIR).mkdir()
+
+
+def write_block(
+    path: str, name: str, index: tuple[slice, ...], block: np.ndarray
+) -> None:
+    """Write one block into array ``name`` of the store (called inside dask tasks)."""
+    arr = zarr.open_array(os.path.join(path, name), mode="r+")
+    arr[index] = block
+
+
+def mark_done(path: str, label: str) -> None:
+    """Record that block ``label`` is on disk (for ``--resume``)."""
+    Path(path, DONE_DIR, label).touch()
+
+
+def done_blocks(path: Path) -> set[str]:
+    """Labels of the blocks already written to a store in progress."""
+    d = path / DONE_DIR
+    return {p.name for p in d.iterdir()} if d.is_dir() else set()
+
+
+def read_attrs(path: Path) -> dict[str, Any]:
+    """Attributes of the store at ``path`` (without opening it with xarray)."""
+    return dict(zarr.open_group(path, mode="r").attrs)
+
+
+def finish(partial: Path, final: Path, attrs: dict[str, Any]) -> None:
+    """Mark the store complete, consolidate its metadata and move it to its final path.
+
+    The rename is the commit point: until it happens, ``final`` is absent (or still the
+    previous complete store), and the partial store says ``complete = False``.
+    """
+    group = zarr.open_group(partial, mode="r+")
+    group.attrs.update(_jsonable({**attrs, "complete": True}))
+    shutil.rmtree(partial / DONE_DIR, ignore_errors=True)
+    with warnings.catch_warnings():
+        # Consolidated metadata is a zarr-python extension for v3; xarray reads it and warns
+        # without it, so we write it on purpose.
+        warnings.simplefilter("ignore", zarr.errors.ZarrUserWarning)
+        zarr.consolidate_metadata(partial)
+    if final.exists():
+        old = final.with_name(final.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        final.rename(old)
+        partial.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        partial.rename(final)
+
+
+def is_complete(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds a store whose run finished."""
+    try:
+        return bool(read_attrs(Path(path)).get("complete", False))
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError, ValueError):
+        return False
+
+
+def open_store(path: str | os.PathLike) -> xr.Dataset:
+    """Open a complete footgrid store lazily; an incomplete one is an error."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(
+            "the store does not exist", file=p, fix="run `footgrid run CONFIG`"
+        )
+    if not is_complete(p):
+        raise InputError(
+            "the store is incomplete (its run was interrupted)",
+            file=p,
+            fix="finish it with `footgrid run CONFIG --resume`",
+        )
+    return xr.open_zarr(p, decode_coords="all")
+
+
+def export_geotiff(ds: xr.Dataset, folder: Path) -> list[Path]:
+    """Write ``emissions`` and each consumer's footprint (categories summed) as GeoTIFFs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = [folder / "emissions.tif"]
+    ds["emissions"].rio.to_raster(out[0], compress="deflate", tiled=True)
+    if "footprint" in ds:
+        for c in ds["consumer"].values:
+            layer = (
+                ds["footprint"]
+                .sel(consumer=c)
+                .sum("category")
+                .astype(ds["footprint"].dtype)
+            )
+            p = folder / f"footprint_{_safe(str(c))}.tif"
+            layer.rio.write_crs(ds.rio.crs).rio.to_raster(
+                p, compress="deflate", tiled=True
+            )
+            out.append(p)
+    return out
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+
+
+def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for k, v in attrs.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, dict | list | tuple):
+            v = json.loads(json.dumps(v, default=float))
+        out[k] = v
+    return out

@@ -1,0 +1,17 @@
+"""Numba kernels of footgrid: pure functions on numpy arrays.
+
+No I/O, no pandas, xarray or dask here; ``engine`` calls these, never the reverse.
+"""
+
+from kernels.attribute import attribute_block
+from kernels.binning import cell_index
+from kernels.partition import partition_by_tile
+from kernels.scatter import scatter_add, scatter_add_by_class
+
+__all__ = [
+    "attribute_block",
+    "cell_index",
+    "partition_by_tile",
+    "scatter_add",
+    "scatter_add_by_class",
+]
