@@ -1,4 +1,4 @@
-"""From the config's [mrio], [concordance] and [consumers] sections to per-point coefficient rows."""
+"""From the config's [mrio], [concordance] and [consumers] sections to per-point rows."""
 
 from __future__ import annotations
 

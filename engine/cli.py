@@ -92,9 +92,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if (args.polygons is None) != (args.field is None):
             from engine.errors import ConfigError
 
-            raise ConfigError(
-                "--polygons and --field go together", fix="give both, or neither"
-            )
+            raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
         index = write_report(args.store, out, polygons=args.polygons, field=args.field)
         if not args.quiet:
@@ -110,7 +108,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_balance(ds, quiet: bool) -> None:  # noqa: ANN001
+def _print_balance(ds, quiet: bool) -> None:
     if quiet:
         return
     a = ds.attrs

@@ -43,7 +43,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "grid": {
         "crs": ((str, int), "auto"),
-        "resolution": (_NUM + (list,), 10_000),
+        "resolution": ((*_NUM, list), 10_000),
         "bounds": ((str, list), "auto"),
         "tile": ((int,), 512),
     },
@@ -280,8 +280,7 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
             key="grid.bounds",
         )
     if isinstance(b, list) and (
-        len(b) != 4
-        or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in b)
+        len(b) != 4 or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in b)
     ):
         raise ConfigError(
             f"[grid] bounds must be four numbers [xmin, ymin, xmax, ymax], got {b!r}",

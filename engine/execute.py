@@ -51,7 +51,7 @@ class _Counter(Callback):
         self._keys = keys
         self._advance = advance
 
-    def _posttask(self, key, result, dsk, state, worker_id) -> None:  # noqa: ANN001
+    def _posttask(self, key, result, dsk, state, worker_id) -> None:
         if key in self._keys:
             self._advance()
 
@@ -77,16 +77,12 @@ def compute(
                 if scheduler == "synchronous":
                     return list(dask.get(dsk, keys))
                 return list(
-                    dask.threaded.get(
-                        dsk, keys, num_workers=workers or os.cpu_count() or 1
-                    )
+                    dask.threaded.get(dsk, keys, num_workers=workers or os.cpu_count() or 1)
                 )
         return _distributed(dsk, keys, scheduler, workers, advance)
 
 
-def _distributed(
-    dsk: dict, keys: list, scheduler: str, workers: int | None, advance
-) -> list:  # noqa: ANN001
+def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, advance) -> list:
     from distributed import Client, LocalCluster, as_completed
 
     with contextlib.ExitStack() as stack:

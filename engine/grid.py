@@ -52,9 +52,7 @@ class Grid:
 
     def __post_init__(self) -> None:
         if self.nx < 1 or self.ny < 1:
-            raise ConfigError(
-                f"a grid needs at least one cell, got {self.ny} × {self.nx}"
-            )
+            raise ConfigError(f"a grid needs at least one cell, got {self.ny} × {self.nx}")
         if not (self.res_x > 0 and self.res_y > 0):
             raise ConfigError(
                 f"grid resolution must be positive, got ({self.res_x}, {self.res_y})",
@@ -85,9 +83,7 @@ class Grid:
         rx, ry = float(rx), float(ry)
         xmin, ymin, xmax, ymax = (float(b) for b in bounds)
         if not all(math.isfinite(v) for v in (xmin, ymin, xmax, ymax)):
-            raise ConfigError(
-                f"grid bounds must be finite, got {bounds}", key="grid.bounds"
-            )
+            raise ConfigError(f"grid bounds must be finite, got {bounds}", key="grid.bounds")
         if xmax < xmin or ymax < ymin:
             raise ConfigError(
                 f"grid bounds must be [xmin, ymin, xmax, ymax] with xmin <= xmax and "
@@ -104,9 +100,7 @@ class Grid:
             nx += 1
         if y0 + ny * ry < ymax:
             ny += 1
-        return cls(
-            pyproj.CRS.from_user_input(crs), x0, y0 + ny * ry, rx, ry, nx, ny, int(tile)
-        )
+        return cls(pyproj.CRS.from_user_input(crs), x0, y0 + ny * ry, rx, ry, nx, ny, int(tile))
 
     @staticmethod
     def auto_crs(lon: np.ndarray, lat: np.ndarray) -> pyproj.CRS:
@@ -118,12 +112,7 @@ class Grid:
         """
         lon = np.asarray(lon, dtype=np.float64)
         lat = np.asarray(lat, dtype=np.float64)
-        ok = (
-            np.isfinite(lon)
-            & np.isfinite(lat)
-            & (np.abs(lat) <= 90)
-            & (np.abs(lon) <= 180)
-        )
+        ok = np.isfinite(lon) & np.isfinite(lat) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
         if not ok.any():
             raise ConfigError(
                 "cannot fit an automatic CRS: no point has valid longitude/latitude",
@@ -200,9 +189,7 @@ class Grid:
         xs = np.linspace(self.xmin, self.xmax, 5)
         ys = np.linspace(self.ymin, self.ymax, 5)
         X, Y = np.meshgrid(xs, ys)
-        lon, lat = pyproj.Transformer.from_crs(
-            self.crs, 4326, always_xy=True
-        ).transform(X, Y)
+        lon, lat = pyproj.Transformer.from_crs(self.crs, 4326, always_xy=True).transform(X, Y)
         f = pyproj.Proj(self.crs).get_factors(lon.ravel(), lat.ravel())
         scale = np.asarray(f.areal_scale, dtype=np.float64)
         return bool(np.all(np.abs(scale - 1.0) < _EQUAL_AREA_TOL))
@@ -215,23 +202,17 @@ class Grid:
         the projection's areal scale factor at the cell centre.
         """
         if self.crs.is_geographic:
-            return np.broadcast_to(
-                self._geodesic_row_areas()[:, None], self.shape
-            ).copy()
+            return np.broadcast_to(self._geodesic_row_areas()[:, None], self.shape).copy()
         if self.is_equal_area:
             return np.full(self.shape, self.res_x * self.res_y * self._unit_m2())
         X, Y = np.meshgrid(self.x, self.y)
-        lon, lat = pyproj.Transformer.from_crs(
-            self.crs, 4326, always_xy=True
-        ).transform(X, Y)
+        lon, lat = pyproj.Transformer.from_crs(self.crs, 4326, always_xy=True).transform(X, Y)
         f = pyproj.Proj(self.crs).get_factors(lon.ravel(), lat.ravel())
         scale = np.asarray(f.areal_scale, dtype=np.float64).reshape(self.shape)
         return self.res_x * self.res_y * self._unit_m2() / scale
 
     def _unit_m2(self) -> float:
-        factor = (
-            self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
-        )
+        factor = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
         return float(factor) ** 2
 
     def _geodesic_row_areas(self) -> np.ndarray:
@@ -280,9 +261,7 @@ class Grid:
         """(row slice, column slice) of tile ``t`` (row-major tile numbering)."""
         ty, tx = divmod(t, self.n_tiles_x)
         r0, c0 = ty * self.tile, tx * self.tile
-        return slice(r0, min(r0 + self.tile, self.ny)), slice(
-            c0, min(c0 + self.tile, self.nx)
-        )
+        return slice(r0, min(r0 + self.tile, self.ny)), slice(c0, min(c0 + self.tile, self.nx))
 
     def tiles(self) -> Iterator[tuple[int, slice, slice]]:
         """Yield (tile id, row slice, column slice) for every tile."""

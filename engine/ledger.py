@@ -37,9 +37,7 @@ class Ledger:
     def drop(self, reason: str, emission: np.ndarray) -> None:
         """Count dropped points and their tonnes (NaN emissions count as 0 t)."""
         if reason not in REASONS:
-            raise ValueError(
-                f"unknown drop reason {reason!r}; known: {', '.join(REASONS)}"
-            )
+            raise ValueError(f"unknown drop reason {reason!r}; known: {', '.join(REASONS)}")
         e = np.asarray(emission, dtype=np.float64)
         if e.shape[0] == 0:
             return
@@ -73,9 +71,6 @@ class Ledger:
     def dropped_json(self) -> str:
         """The drops as JSON text: {reason: {"points": n, "emission": t}}."""
         return json.dumps(
-            {
-                r: {"points": int(n), "emission": float(t)}
-                for r, (n, t) in self.dropped.items()
-            },
+            {r: {"points": int(n), "emission": float(t)} for r, (n, t) in self.dropped.items()},
             sort_keys=True,
         )

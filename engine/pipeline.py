@@ -6,6 +6,7 @@ final-demand category and the exact national ledger ``totals``.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import logging
 import os
@@ -63,9 +64,7 @@ def prepare(cfg: Config) -> Prepared:
         if pts.region is None:
             import pandas as pd
 
-            labels = assign_regions(
-                pts.cx, pts.cy, pts.crs, polygons, cfg.regions["field"]
-            )
+            labels = assign_regions(pts.cx, pts.cy, pts.crs, polygons, cfg.regions["field"])
             inside = pd.notna(labels)
             ledger.drop("outside_regions", pts.emission[~inside])
             pts = pts.subset(inside)
@@ -166,16 +165,15 @@ def _run_token(cfg: Config) -> str:
         if sec is not None:
             paths.append(sec["path"])
     for p in paths:
-        for f in sorted(Path().glob(p) if any(c in p for c in "*?[") else [Path(p)]):
-            if f.exists():
+        for f in sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]:
+            f = Path(f)
+            if f.is_file():
                 st = f.stat()
                 h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 
-def grid(
-    config: str | os.PathLike | dict | Config, *, progress: bool = False
-) -> xr.Dataset:
+def grid(config: str | os.PathLike | dict | Config, *, progress: bool = False) -> xr.Dataset:
     """Production-based gridding: scatter the points' emissions onto the grid.
 
     Writes the store of ``[output] path`` (``emissions``, ``territory``, ``cell_area``, CRS and
@@ -224,9 +222,7 @@ def run(
     return _execute(cfg, with_mrio=True, resume=resume, progress=progress)
 
 
-def _execute(
-    cfg: Config, *, with_mrio: bool, resume: bool, progress: bool
-) -> xr.Dataset:
+def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
     final = Path(cfg.output["path"])
     store.prepare_output(final, cfg.output["overwrite"], resume)
     prep = prepare(cfg)
@@ -245,9 +241,7 @@ def _execute(
             ledger.drop("zero_output", pts.emission[~keep])
             key = np.where(keep, key, -1)
         coef = att.coef
-        e_by_key = np.bincount(
-            key[keep], weights=pts.emission[keep], minlength=len(att.keys)
-        )
+        e_by_key = np.bincount(key[keep], weights=pts.emission[keep], minlength=len(att.keys))
         totals = att.totals(e_by_key)
         layout = store.Layout(
             prep.grid,
@@ -268,18 +262,12 @@ def _execute(
     token = _run_token(cfg)
     partial = store.partial_path(final)
     skip: set[str] = set()
-    if (
-        resume
-        and partial.exists()
-        and store.read_attrs(partial).get("run_token") == token
-    ):
+    if resume and partial.exists() and store.read_attrs(partial).get("run_token") == token:
         skip = store.done_blocks(partial)
         log.info("resuming: %d blocks already written", len(skip))
     else:
         if resume and partial.exists():
-            log.warning(
-                "the interrupted store was made from other inputs; starting afresh"
-            )
+            log.warning("the interrupted store was made from other inputs; starting afresh")
         ds = store.template(layout, prep.territory, totals)
         store.create(partial, ds, layout, _attrs(cfg, prep, run_token=token))
 
@@ -324,9 +312,7 @@ def _execute(
         ledger_cols = totals.sum(axis=(0, 1)).ravel()
         scale = max(abs(ledger_cols).sum(), 1e-300)
         attrs["footprint_residual"] = float(np.abs(per_col - ledger_cols).sum() / scale)
-        attrs["home"] = [
-            c for c, d in zip(layout.consumers, layout.domestic, strict=True) if d
-        ]
+        attrs["home"] = [c for c, d in zip(layout.consumers, layout.domestic, strict=True) if d]
     store.finish(partial, final, attrs)
     log.info(
         "gridded %.6g t of %.6g t input; dropped %.6g t; residual %.3g t",

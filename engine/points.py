@@ -93,9 +93,7 @@ def expand_paths(pattern: str, key: str = "points.path") -> list[str]:
         return files
     if not Path(pattern).is_file():
         raise InputError(
-            "input file not found"
-            if not Path(pattern).exists()
-            else "input path is not a file",
+            "input file not found" if not Path(pattern).exists() else "input path is not a file",
             file=pattern,
             key=key,
             fix="check the path (it is relative to the config file)",
@@ -126,9 +124,7 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     ids = cat("id") if cfg["id"] else None
     ledger.add_input(em)
 
-    pts = Points(
-        cx, cy, crs, em, sector, region, ids, files, offsets, np.arange(len(em))
-    )
+    pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, np.arange(len(em)))
     _check_infinite_emission(pts, cfg)
     _check_swapped(pts, cfg)
     if ids is not None:
@@ -218,9 +214,7 @@ def _numeric(path: str, col: pa.ChunkedArray, name: str, key: str) -> np.ndarray
         )
     s = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
     num = pd.to_numeric(s, errors="coerce")
-    bad = np.flatnonzero(
-        num.isna().to_numpy() & s.notna().to_numpy() & (s.astype(str) != "")
-    )
+    bad = np.flatnonzero(num.isna().to_numpy() & s.notna().to_numpy() & (s.astype(str) != ""))
     if bad.size:
         raise InputError(
             f"column '{name}' must be numeric, found {s.iloc[bad[0]]!r}",
@@ -249,12 +243,8 @@ def _columns(path: str, table: pa.Table, cfg: dict[str, Any]) -> dict[str, Any]:
     elif cfg["lon"] not in table.column_names and _geo_metadata(table) is not None:
         out["cx"], out["cy"], out["crs"] = _geoparquet_xy(path, table)
     else:
-        out["cx"] = _numeric(
-            path, _require(path, table, cfg["lon"], "lon"), cfg["lon"], "lon"
-        )
-        out["cy"] = _numeric(
-            path, _require(path, table, cfg["lat"], "lat"), cfg["lat"], "lat"
-        )
+        out["cx"] = _numeric(path, _require(path, table, cfg["lon"], "lon"), cfg["lon"], "lon")
+        out["cy"] = _numeric(path, _require(path, table, cfg["lat"], "lat"), cfg["lat"], "lat")
         out["crs"] = pyproj.CRS.from_epsg(4326)
     out["emission"] = _numeric(
         path,
@@ -264,9 +254,7 @@ def _columns(path: str, table: pa.Table, cfg: dict[str, Any]) -> dict[str, Any]:
     )
     out["sector"] = _labels(_require(path, table, cfg["sector"], "sector"))
     out["region"] = (
-        _labels(_require(path, table, cfg["region"], "region"))
-        if cfg["region"]
-        else None
+        _labels(_require(path, table, cfg["region"], "region")) if cfg["region"] else None
     )
     if cfg["id"]:
         out["id"] = _labels(_require(path, table, cfg["id"], "id"))
@@ -279,17 +267,13 @@ def _geo_metadata(table: pa.Table) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def _geoparquet_xy(
-    path: str, table: pa.Table
-) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
+def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
     import shapely
 
     geo = _geo_metadata(table)
     name = geo.get("primary_column", "geometry")
     info = geo.get("columns", {}).get(name, {})
-    crs = (
-        pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else pyproj.CRS(4326)
-    )
+    crs = pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else pyproj.CRS(4326)
     geoms = shapely.from_wkb(table.column(name).to_numpy(zero_copy_only=False))
     kinds = shapely.get_type_id(geoms)
     bad = np.flatnonzero((kinds != 0) & ~shapely.is_missing(geoms))

@@ -163,9 +163,7 @@ def create(path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any]) ->
     (path / DONE_DIR).mkdir()
 
 
-def write_block(
-    path: str, name: str, index: tuple[slice, ...], block: np.ndarray
-) -> None:
+def write_block(path: str, name: str, index: tuple[slice, ...], block: np.ndarray) -> None:
     """Write one block into array ``name`` of the store (called inside dask tasks)."""
     arr = zarr.open_array(os.path.join(path, name), mode="r+")
     arr[index] = block
@@ -223,9 +221,7 @@ def open_store(path: str | os.PathLike) -> xr.Dataset:
     """Open a complete footgrid store lazily; an incomplete one is an error."""
     p = Path(path)
     if not p.exists():
-        raise InputError(
-            "the store does not exist", file=p, fix="run `footgrid run CONFIG`"
-        )
+        raise InputError("the store does not exist", file=p, fix="run `footgrid run CONFIG`")
     if not is_complete(p):
         raise InputError(
             "the store is incomplete (its run was interrupted)",
@@ -242,16 +238,9 @@ def export_geotiff(ds: xr.Dataset, folder: Path) -> list[Path]:
     ds["emissions"].rio.to_raster(out[0], compress="deflate", tiled=True)
     if "footprint" in ds:
         for c in ds["consumer"].values:
-            layer = (
-                ds["footprint"]
-                .sel(consumer=c)
-                .sum("category")
-                .astype(ds["footprint"].dtype)
-            )
+            layer = ds["footprint"].sel(consumer=c).sum("category").astype(ds["footprint"].dtype)
             p = folder / f"footprint_{_safe(str(c))}.tif"
-            layer.rio.write_crs(ds.rio.crs).rio.to_raster(
-                p, compress="deflate", tiled=True
-            )
+            layer.rio.write_crs(ds.rio.crs).rio.to_raster(p, compress="deflate", tiled=True)
             out.append(p)
     return out
 

@@ -53,9 +53,7 @@ class TiledPoints:
         )
 
 
-def partition(
-    grid: Grid, cell: np.ndarray, emission: np.ndarray, key: np.ndarray
-) -> TiledPoints:
+def partition(grid: Grid, cell: np.ndarray, emission: np.ndarray, key: np.ndarray) -> TiledPoints:
     """Group points (cell index -1: skipped) by the grid's tiles."""
     order, offsets, local = partition_by_tile(
         np.ascontiguousarray(cell, dtype=np.int64),
@@ -106,14 +104,10 @@ def _footprint_task(
     local, key, emission = pts
     h, w = rows.stop - rows.start, cols.stop - cols.start
     c0, c1 = consumers.start * n_categories, consumers.stop * n_categories
-    block = attribute_block(
-        local, key, emission, coef, c0, c1, h * w
-    )  # (cells, columns)
+    block = attribute_block(local, key, emission, coef, c0, c1, h * w)  # (cells, columns)
     sums = block.sum(axis=0)
     cube = block.T.reshape(consumers.stop - consumers.start, n_categories, h, w)
-    store.write_block(
-        path, "footprint", (consumers, slice(None), rows, cols), cube.astype(dtype)
-    )
+    store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube.astype(dtype))
     _mark(path, label, sums.tolist())
     return sums
 

@@ -1,0 +1,96 @@
+"""Gridding kernels against numpy.histogram2d (the independent reference)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.grid import Grid
+from kernels import cell_index, partition_by_tile, scatter_add, scatter_add_by_class
+
+
+def _grid(nx: int, ny: int, res: float, x0: float, y0: float, tile: int = 16) -> Grid:
+    return Grid.from_bounds((x0, y0, x0 + nx * res, y0 + ny * res), res, "EPSG:3857", tile)
+
+
+@st.composite
+def points_on_grid(draw):
+    nx = draw(st.integers(1, 40))
+    ny = draw(st.integers(1, 40))
+    res = draw(st.sampled_from([1.0, 0.1, 0.3, 1000.0, 7.7]))
+    x0 = draw(st.sampled_from([0.0, -123.4, 5000.0, 1e6]))
+    y0 = draw(st.sampled_from([0.0, -77.7, 3.3, -2e6]))
+    g = _grid(nx, ny, res, x0, y0)
+    n = draw(st.integers(0, 300))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    # Mix of interior points, points exactly on edges (incl. the far edges) and outside.
+    x = rng.uniform(g.xmin - 2 * res, g.xmax + 2 * res, n)
+    y = rng.uniform(g.ymin - 2 * res, g.ymax + 2 * res, n)
+    kind = rng.integers(0, 5, n)
+    x = np.where(kind == 1, g.xedges[rng.integers(0, g.nx + 1, n)], x)
+    y = np.where(kind == 2, g.yedges[rng.integers(0, g.ny + 1, n)], y)
+    x = np.where(kind == 3, g.xmax, x)
+    y = np.where(kind == 3, g.ymax, y)
+    x = np.where(kind == 4, np.nan, x)
+    w = rng.lognormal(0, 2, n)
+    return g, x, y, w
+
+
+@settings(max_examples=200, deadline=None)
+@given(points_on_grid())
+def test_scatter_equals_histogram2d(case):
+    g, x, y, w = case
+    idx = cell_index(x, y, g.xedges, g.yedges)
+    out = np.zeros(g.nx * g.ny)
+    scatter_add(idx, w, out)
+    ok = np.isfinite(x) & np.isfinite(y)
+    ref, _, _ = np.histogram2d(x[ok], y[ok], bins=[g.xedges, g.yedges], weights=w[ok])
+    # histogram2d is (x bins, ascending y bins); our raster is (rows from the top, cols).
+    ref = ref.T[::-1]
+    np.testing.assert_allclose(out.reshape(g.ny, g.nx), ref, rtol=1e-9, atol=0)
+    # Mass balance: gridded + outside == input.
+    outside = w[idx < 0].sum()
+    assert np.isclose(out.sum() + outside, w.sum(), rtol=1e-12, atol=1e-12)
+
+
+def test_far_edges_belong_to_last_cells():
+    g = _grid(4, 3, 1.0, 0.0, 0.0)
+    x = np.array([4.0, 0.0, 4.0, 0.0, 4.0 + 1e-9, -1e-9])
+    y = np.array([3.0, 0.0, 0.0, 3.0, 1.0, 1.0])
+    idx = cell_index(x, y, g.xedges, g.yedges)
+    # (x=4, y=3): top-right cell; (0, 0): bottom-left; (4, 0): bottom-right; (0, 3): top-left.
+    assert idx.tolist() == [3, 2 * 4 + 0, 2 * 4 + 3, 0, -1, -1]
+
+
+def test_scatter_by_class_matches_per_class_bincount():
+    rng = np.random.default_rng(1)
+    n, ncell, ncls = 5000, 97, 5
+    idx = rng.integers(-1, ncell, n)
+    cls = rng.integers(-1, ncls, n)
+    w = rng.random(n)
+    out = np.zeros((ncls, ncell))
+    scatter_add_by_class(idx, cls, w, out)
+    for k in range(ncls):
+        m = (cls == k) & (idx >= 0)
+        np.testing.assert_allclose(out[k], np.bincount(idx[m], w[m], minlength=ncell))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 50), st.integers(1, 50), st.integers(1, 20), st.integers(0, 2**31 - 1))
+def test_partition_is_a_stable_grouping_by_tile(nx, ny, tile, seed):
+    rng = np.random.default_rng(seed)
+    cell = rng.integers(-1, nx * ny, 400)
+    ntx, nty = -(-nx // tile), -(-ny // tile)
+    order, offsets, local = partition_by_tile(cell, nx, tile, tile, ntx, ntx * nty)
+    kept = np.flatnonzero(cell >= 0)
+    assert sorted(order.tolist()) == kept.tolist()
+    for t in range(ntx * nty):
+        ty, tx = divmod(t, ntx)
+        sel = order[offsets[t] : offsets[t + 1]]
+        assert (np.diff(sel) > 0).all()  # stable: input order kept
+        rows, cols = cell[sel] // nx, cell[sel] % nx
+        assert ((rows // tile == ty) & (cols // tile == tx)).all()
+        width = min(tile, nx - tx * tile)
+        expect = (rows - ty * tile) * width + (cols - tx * tile)
+        assert local[offsets[t] : offsets[t + 1]].tolist() == expect.tolist()
