@@ -10,6 +10,7 @@ from engine.attribution import Attribution, build_attribution
 from engine.concordance import load_concordance
 from engine.config import Config
 from engine.consumers import build_consumer_map
+from engine.errors import ConfigError, InputError, MRIOError
 from engine.mrio import load_mrio
 from engine.points import Points
 
@@ -36,7 +37,11 @@ def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.nda
     keep : numpy.ndarray
         False for points whose row has zero output under ``[mrio] zero_output = "drop"``.
     """
-    mrio = load_mrio(cfg.mrio["path"], cfg.mrio["format"])
+    mrio = load_mrio(
+        cfg.mrio["path"],
+        cfg.mrio["format"],
+        negative_final_demand=cfg.mrio["negative_final_demand"],
+    )
     concordance = None
     if cfg.concordance is not None:
         concordance = load_concordance(cfg.concordance["path"], mrio.rows.unique(level=1))
@@ -46,17 +51,40 @@ def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.nda
         categories=cfg.consumers.get("categories", "keep"),
         home=cfg.consumers.get("home"),
     )
-    att, key = build_attribution(
-        mrio,
-        pts.region,
-        pts.sector,
-        pts.emission,
-        concordance=concordance,
-        consumer_map=cmap,
-        zero_output=cfg.mrio["zero_output"],
-        cache_dir=cache_dir(cfg),
-        source_file=cfg.points["path"],
-    )
+    if pts.region is None:
+        raise ConfigError(
+            "attribution needs each point's producing region",
+            file=cfg.source,
+            key="points.region",
+            fix='name the region column ([points] region = "...") or give [regions] polygons',
+        )
+    try:
+        att, key = build_attribution(
+            mrio,
+            pts.region,
+            pts.sector,
+            pts.emission,
+            concordance=concordance,
+            consumer_map=cmap,
+            zero_output=cfg.mrio["zero_output"],
+            cache_dir=cache_dir(cfg),
+            source_file=cfg.points["path"],
+        )
+    except InputError as exc:
+        if exc.row is None or isinstance(exc, MRIOError):
+            raise
+        # Rows there count the points kept so far; name the input file and its own rows.
+        rows = [exc.row] if isinstance(exc.row, int) else list(exc.row)
+        places = [pts.where(r) for r in rows]
+        first = places[0][0]
+        raise InputError(
+            exc.what,
+            file=first,
+            column=exc.column,
+            row=[r for f, r in places if f == first],
+            key=exc.key,
+            fix=exc.fix,
+        ) from None
     key = np.asarray(key, dtype=np.int64)
     keep = att.valid[key]
     return att, key, keep

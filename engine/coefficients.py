@@ -108,18 +108,23 @@ def check_arrays(
         col = _label(rows if name == "Z" else cols, j)
         return f"row {_label(rows, i)}, column {col}"
 
+    # Fast path: whole-array reductions (NaN propagates through min/max); the element-wise
+    # scans that locate the offending entry run only when something is wrong.
+    lo = {"Z": Z.min(initial=0.0), "Y": Y.min(initial=0.0)}
+    hi = {"Z": Z.max(initial=0.0), "Y": Y.max(initial=0.0)}
     for name, arr in (("Z", Z), ("Y", Y)):
+        if np.isfinite(lo[name]) and np.isfinite(hi[name]):
+            continue
         bad = ~np.isfinite(arr)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            raise MRIOError(
-                f"MRIO matrix {name} has {int(bad.sum())} non-finite entries (NaN or inf), the "
-                f"first ({arr[i, j]}) at {where(name, i, j)}",
-                file=source,
-                fix=f"fill missing values of {name} with 0 in the MRIO source",
-            )
-    neg = Z < 0
-    if neg.any():
+        i, j = np.argwhere(bad)[0]
+        raise MRIOError(
+            f"MRIO matrix {name} has {int(bad.sum())} non-finite entries (NaN or inf), the "
+            f"first ({arr[i, j]}) at {where(name, i, j)}",
+            file=source,
+            fix=f"fill missing values of {name} with 0 in the MRIO source",
+        )
+    if lo["Z"] < 0:
+        neg = Z < 0
         i, j = np.argwhere(neg)[0]
         raise MRIOError(
             f"MRIO matrix Z has {int(neg.sum())} negative entries, the first ({Z[i, j]:.6g}) at "
@@ -127,30 +132,34 @@ def check_arrays(
             file=source,
             fix="correct the negative flows in Z (or move them to final demand)",
         )
-    if not allow_negative_y:
+    if not allow_negative_y and lo["Y"] < 0:
         neg = Y < 0
-        if neg.any():
-            i, j = np.argwhere(neg)[0]
-            raise MRIOError(
-                f"MRIO matrix Y has {int(neg.sum())} negative entries, the first "
-                f"({Y[i, j]:.6g}) at {where('Y', i, j)}",
-                file=source,
-                fix="correct or remove negative final demand (e.g. drop or zero the 'changes in "
-                "inventories' columns), or accept it explicitly with negative_final_demand = "
-                "'allow'",
-            )
-    x = total_output(Z, Y)
-    nonzero = (Z != 0).any(axis=1) | (Y != 0).any(axis=1)
-    bad = (x < 0) | ((x == 0) & nonzero)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
+        i, j = np.argwhere(neg)[0]
         raise MRIOError(
-            f"{int(bad.sum())} rows have total output x = Z·1 + Y·1 <= 0 although they have "
-            f"non-zero entries, the first {row(i)} with x = {x[i]:.6g}",
+            f"MRIO matrix Y has {int(neg.sum())} negative entries, the first "
+            f"({Y[i, j]:.6g}) at {where('Y', i, j)}",
             file=source,
-            fix="correct the negative final demand of these rows",
+            fix="correct or remove negative final demand (e.g. drop or zero the 'changes in "
+            "inventories' columns), or accept it explicitly with negative_final_demand = "
+            "'allow'",
         )
-    buys = (x == 0) & (Z != 0).any(axis=0)
+    x = total_output(Z, Y)
+    suspect = np.flatnonzero(x <= 0)
+    if suspect.size:
+        nonzero = (Z[suspect] != 0).any(axis=1) | (Y[suspect] != 0).any(axis=1)
+        bad_rows = suspect[(x[suspect] < 0) | nonzero]
+        if bad_rows.size:
+            i = int(bad_rows[0])
+            raise MRIOError(
+                f"{bad_rows.size} rows have total output x = Z·1 + Y·1 <= 0 although they have "
+                f"non-zero entries, the first {row(i)} with x = {x[i]:.6g}",
+                file=source,
+                fix="correct the negative final demand of these rows",
+            )
+    zero_x = np.flatnonzero(x == 0)
+    buys = np.zeros(x.shape, dtype=bool)
+    if zero_x.size:
+        buys[zero_x] = (Z[:, zero_x] != 0).any(axis=0)
     if buys.any():
         j = int(np.flatnonzero(buys)[0])
         raise MRIOError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "path": ((str,), REQUIRED),
         "format": ((str,), "auto"),
         "zero_output": ((str,), "error"),
+        "negative_final_demand": ((str,), "error"),
         "cache": ((bool,), True),
     },
     "concordance": {"path": ((str,), REQUIRED)},
@@ -63,6 +65,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
 _CHOICES = {
     ("mrio", "format"): ("auto", "pymrio", "exiobase3", "tables"),
     ("mrio", "zero_output"): ("error", "drop"),
+    ("mrio", "negative_final_demand"): ("error", "allow"),
     ("consumers", "categories"): ("keep", "sum"),
     ("output", "dtype"): ("float32", "float64"),
 }
@@ -142,8 +145,8 @@ def load_config(source: str | os.PathLike | Mapping[str, Any] | Config) -> Confi
     return _validate(raw, path.resolve().parent, path, text)
 
 
-def _closest(name: str, options: list[str]) -> str:
-    match = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+def _closest(name: object, options: list[str]) -> str:
+    match = difflib.get_close_matches(str(name), options, n=1, cutoff=0.5)
     return f"did you mean '{match[0]}'?" if match else f"valid: {', '.join(options)}"
 
 
@@ -208,7 +211,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
                     fix=_closest(str(value), list(choices)),
                 )
             if (name, key) in _PATH_KEYS and value is not None:
-                value = str((base / value).resolve()) if not _is_url(value) else value
+                value = _resolve(base, value, path, f"{name}.{key}")
             out[key] = value
         for key, (_, default) in keys.items():
             if key not in out:
@@ -227,6 +230,8 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
     _check_grid(sections["grid"], path)
     _check_compute(sections["compute"], path)
     _check_points(sections["points"], path)
+    _check_consumers(sections["consumers"], path)
+    _check_output_path(sections, path)
     return Config(
         points=sections["points"],
         grid=sections["grid"],
@@ -243,6 +248,44 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
 
 def _is_url(value: str) -> bool:
     return "://" in value
+
+
+def _resolve(base: Path, value: str, path: Path | None, key: str) -> str:
+    if _is_url(value):
+        return value
+    try:
+        return str((base / value).resolve())
+    except (OSError, ValueError) as exc:  # e.g. an embedded NUL byte, a too long name
+        raise ConfigError(
+            f"[{key.split('.')[0]}] {key.split('.')[1]} = {value!r} is not a usable path: {exc}",
+            file=path,
+            key=key,
+            fix="give a plain file path (relative to the config file)",
+        ) from None
+
+
+def _check_output_path(sections: dict[str, dict[str, Any] | None], path: Path | None) -> None:
+    """The output store must not be (or contain, or lie inside) an input or the config file."""
+    out = Path(sections["output"]["path"])
+    inputs = [
+        (f"{s}.{k}", sections[s][k])
+        for s, k in sorted(_PATH_KEYS)
+        if s != "output" and sections.get(s) is not None
+    ]
+    if path is not None:
+        inputs.append(("the config file", str(path.resolve())))
+    for key, value in inputs:
+        if value is None or _is_url(value):
+            continue
+        p = Path(value)
+        if p == out or out in p.parents or p in out.parents:
+            raise ConfigError(
+                f"the output path {out} is the same as (or inside, or contains) the input "
+                f"{key} ({p}); writing the store would destroy it",
+                file=path,
+                key="output.path",
+                fix="write the store somewhere else: set [output] path to a new .zarr path",
+            )
 
 
 def _check_points(p: dict[str, Any], path: Path | None) -> None:
@@ -265,7 +308,7 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
     res = g["resolution"]
     vals = res if isinstance(res, list) else [res]
     if len(vals) not in (1, 2) or not all(
-        isinstance(v, _NUM) and not isinstance(v, bool) and v > 0 for v in vals
+        isinstance(v, _NUM) and not isinstance(v, bool) and math.isfinite(v) and v > 0 for v in vals
     ):
         raise ConfigError(
             f"[grid] resolution must be a positive number (or [x, y]), got {res!r}",
@@ -280,10 +323,11 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
             key="grid.bounds",
         )
     if isinstance(b, list) and (
-        len(b) != 4 or not all(isinstance(v, _NUM) and not isinstance(v, bool) for v in b)
+        len(b) != 4
+        or not all(isinstance(v, _NUM) and not isinstance(v, bool) and math.isfinite(v) for v in b)
     ):
         raise ConfigError(
-            f"[grid] bounds must be four numbers [xmin, ymin, xmax, ymax], got {b!r}",
+            f"[grid] bounds must be four finite numbers [xmin, ymin, xmax, ymax], got {b!r}",
             file=path,
             key="grid.bounds",
         )
@@ -292,6 +336,17 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
             f"[grid] tile must be at least 16 cells, got {g['tile']}",
             file=path,
             key="grid.tile",
+        )
+
+
+def _check_consumers(c: dict[str, Any], path: Path | None) -> None:
+    home = c["home"]
+    if isinstance(home, list) and not all(isinstance(h, str) for h in home):
+        raise ConfigError(
+            f"[consumers] home must be a consumer label or a list of labels, got {home!r}",
+            file=path,
+            key="consumers.home",
+            fix='write the labels as strings, e.g. home = ["CN"]',
         )
 
 
@@ -316,8 +371,11 @@ def _check_compute(c: dict[str, Any], path: Path | None) -> None:
 def _to_toml_text(mapping: Mapping[str, Any]) -> str:
     lines = []
     for name, body in mapping.items():
+        if not isinstance(body, Mapping):  # rejected by the validation; keep the text total
+            lines.append(f"{name} = {_toml_value(body)}")
+            continue
         lines.append(f"[{name}]")
-        for key, value in (body or {}).items():
+        for key, value in body.items():
             lines.append(f"{key} = {_toml_value(value)}")
         lines.append("")
     return "\n".join(lines)
