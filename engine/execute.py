@@ -102,7 +102,7 @@ def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, adv
         else:
             address = scheduler
         try:
-            client = stack.enter_context(Client(address, timeout="20s"))
+            client = stack.enter_context(Client(address, timeout="5s"))
         except OSError as exc:
             raise ConfigError(
                 f"cannot reach the dask scheduler at {address}: {exc}",

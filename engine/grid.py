@@ -194,22 +194,29 @@ class Grid:
         scale = np.asarray(f.areal_scale, dtype=np.float64)
         return bool(np.all(np.abs(scale - 1.0) < _EQUAL_AREA_TOL))
 
-    def cell_area(self) -> np.ndarray:
-        """Cell areas in m², shape (ny, nx), float64.
+    def cell_area(self, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
+        """Cell areas in m² of the window ``rows × cols`` (default: the whole grid), float64.
 
         Constant ``res_x * res_y`` for equal-area CRSs; geodesic area of each row's cell on the
         CRS's ellipsoid for geographic CRSs; for other projected CRSs the planar area divided by
         the projection's areal scale factor at the cell centre.
         """
+        ys, xs = self.y[rows], self.x[cols]
+        shape = (ys.size, xs.size)
         if self.crs.is_geographic:
-            return np.broadcast_to(self._geodesic_row_areas()[:, None], self.shape).copy()
+            return np.broadcast_to(self._geodesic_row_areas()[rows][:, None], shape).copy()
         if self.is_equal_area:
-            return np.full(self.shape, self.res_x * self.res_y * self._unit_m2())
-        X, Y = np.meshgrid(self.x, self.y)
+            return np.full(shape, self.constant_cell_area)
+        X, Y = np.meshgrid(xs, ys)
         lon, lat = pyproj.Transformer.from_crs(self.crs, 4326, always_xy=True).transform(X, Y)
         f = pyproj.Proj(self.crs).get_factors(lon.ravel(), lat.ravel())
-        scale = np.asarray(f.areal_scale, dtype=np.float64).reshape(self.shape)
+        scale = np.asarray(f.areal_scale, dtype=np.float64).reshape(shape)
         return self.res_x * self.res_y * self._unit_m2() / scale
+
+    @property
+    def constant_cell_area(self) -> float | None:
+        """The area of every cell in m² for equal-area grids, else None."""
+        return self.res_x * self.res_y * self._unit_m2() if self.is_equal_area else None
 
     def _unit_m2(self) -> float:
         factor = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0

@@ -73,6 +73,7 @@ def prepare(cfg: Config) -> Prepared:
     x, y = pts.project(grid.crs)
     cell = grid.cell_index(x, y)
     del x, y
+    pts.release_coordinates()
     outside = cell < 0
     if outside.any():
         ledger.drop("outside_grid", pts.emission[outside])

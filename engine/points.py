@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyproj
+from pandas.api.types import union_categoricals
 
 from engine.errors import InputError
 from engine.ledger import Ledger
@@ -28,13 +29,13 @@ class Points:
     Labels are pandas Categoricals so that 10^7 points cost 10^7 small integers, not strings.
     """
 
-    cx: np.ndarray
-    cy: np.ndarray
+    cx: np.ndarray | None
+    cy: np.ndarray | None
     crs: pyproj.CRS
     emission: np.ndarray
     sector: pd.Categorical
     region: pd.Categorical | None
-    ids: np.ndarray | None
+    ids: pa.Array | None
     files: list[str]
     file_offsets: np.ndarray
     index: np.ndarray
@@ -51,17 +52,22 @@ class Points:
     def subset(self, keep: np.ndarray) -> Points:
         """The points where ``keep`` is True (provenance is kept through ``row``)."""
         return Points(
-            self.cx[keep],
-            self.cy[keep],
+            None if self.cx is None else self.cx[keep],
+            None if self.cy is None else self.cy[keep],
             self.crs,
             self.emission[keep],
             self.sector[keep],
             None if self.region is None else self.region[keep],
-            None if self.ids is None else self.ids[keep],
+            None if self.ids is None else self.ids.filter(pa.array(keep)),
             self.files,
             self.file_offsets,
             self.index[keep],
         )
+
+    def release_coordinates(self) -> None:
+        """Free the coordinates once the points are indexed to cells (saves 16 B a point)."""
+        self.cx = None
+        self.cy = None
 
     def lonlat(self) -> tuple[np.ndarray, np.ndarray]:
         """Longitude and latitude (EPSG:4326) of every point."""
@@ -121,7 +127,7 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     cx, cy, em = cat("cx"), cat("cy"), cat("emission")
     sector = _categorical([p["sector"] for p in parts])
     region = _categorical([p["region"] for p in parts]) if cfg["region"] else None
-    ids = cat("id") if cfg["id"] else None
+    ids = pa.concat_arrays([p["id"] for p in parts]) if cfg["id"] else None
     ledger.add_input(em)
 
     pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, np.arange(len(em)))
@@ -155,19 +161,27 @@ def _read_table(path: str, cfg: dict[str, Any]) -> pa.Table:
     suffix = Path(path).suffix.lower()
     try:
         if suffix in (".parquet", ".pq", ".geoparquet"):
-            return pq.read_table(path)
-        if suffix in (".csv", ".txt", ".gz"):
-            return pacsv.read_csv(
+            table = pq.read_table(path)
+        elif suffix in (".csv", ".txt", ".gz"):
+            table = pacsv.read_csv(
                 path,
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in _label_columns(cfg)},
                     strings_can_be_null=True,
                 ),
             )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OSError) as exc:
-        kind = "Parquet" if suffix != ".csv" else "CSV"
+        else:
+            table = None
+        if table is not None:
+            table.column_names  # noqa: B018  (names that are not UTF-8 fail here, not later)
+            return table
+    except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:
+        # Corrupt or truncated files raise any of ArrowInvalid, ArrowIOError, ArrowMemoryError,
+        # ArrowNotImplementedError (unknown encodings); unreadable ones PermissionError.
+        kind = "CSV" if suffix in (".csv", ".txt", ".gz") else "Parquet"
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"cannot read the {kind} file: {str(exc).splitlines()[0]}",
+            f"cannot read the {kind} file: {first}",
             file=path,
             key="points.path",
             fix=f"check that it is a complete, valid {kind} file",
@@ -185,6 +199,14 @@ def _label_columns(cfg: dict[str, Any]) -> list[str]:
 
 
 def _require(path: str, table: pa.Table, column: str, key: str) -> pa.ChunkedArray:
+    if table.column_names.count(column) > 1:
+        raise InputError(
+            f"the points file has {table.column_names.count(column)} columns named '{column}'",
+            file=path,
+            column=column,
+            key=f"points.{key}",
+            fix="give every column of the file a unique name",
+        )
     if column not in table.column_names:
         raise InputError(
             f"the points file has no column '{column}' (columns present: "
@@ -227,11 +249,35 @@ def _numeric(path: str, col: pa.ChunkedArray, name: str, key: str) -> np.ndarray
     return num.to_numpy(dtype=np.float64)
 
 
-def _labels(col: pa.ChunkedArray) -> np.ndarray:
-    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-        col = pc.cast(col, pa.string())
-    arr = col.to_numpy(zero_copy_only=False)
-    return np.asarray(arr, dtype=object)
+def _as_text(path: str, col: pa.ChunkedArray, name: str, key: str) -> pa.ChunkedArray:
+    """A label column as Arrow strings; types that have no text form are an error."""
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return col
+    try:
+        return pc.cast(col, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise InputError(
+            f"column '{name}' must hold text labels, found type {col.type} "
+            f"({str(exc).splitlines()[0]})",
+            file=path,
+            column=name,
+            key=f"points.{key}",
+            fix="store the labels as text (UTF-8 strings) or integers",
+        ) from None
+
+
+def _labels(col: pa.ChunkedArray) -> pd.Categorical:
+    """Labels as a Categorical via Arrow's dictionary encoding (no Python string per row)."""
+    enc = pc.dictionary_encode(col).combine_chunks()
+    codes = enc.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, codes)
+    cats = pd.Index(enc.dictionary.to_pylist(), dtype=object)
+    return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)
+
+
+def _ids(col: pa.ChunkedArray) -> pa.Array:
+    """Firm ids as one Arrow string array (compact: no Python object per row)."""
+    return col.combine_chunks()
 
 
 def _columns(path: str, table: pa.Table, cfg: dict[str, Any]) -> dict[str, Any]:
@@ -252,13 +298,15 @@ def _columns(path: str, table: pa.Table, cfg: dict[str, Any]) -> dict[str, Any]:
         cfg["emission"],
         "emission",
     )
-    out["sector"] = _labels(_require(path, table, cfg["sector"], "sector"))
-    out["region"] = (
-        _labels(_require(path, table, cfg["region"], "region")) if cfg["region"] else None
-    )
+    out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
+    out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
     if cfg["id"]:
-        out["id"] = _labels(_require(path, table, cfg["id"], "id"))
+        out["id"] = _ids(_text(path, table, cfg["id"], "id"))
     return out
+
+
+def _text(path: str, table: pa.Table, column: str, key: str) -> pa.ChunkedArray:
+    return _as_text(path, _require(path, table, column, key), column, key)
 
 
 def _geo_metadata(table: pa.Table) -> dict | None:
@@ -288,10 +336,10 @@ def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, 
     return shapely.get_x(geoms), shapely.get_y(geoms), crs
 
 
-def _categorical(parts: list[np.ndarray]) -> pd.Categorical:
-    values = np.concatenate(parts) if len(parts) > 1 else parts[0]
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+def _categorical(parts: list[pd.Categorical]) -> pd.Categorical:
+    if len(parts) == 1:
+        return parts[0]
+    return union_categoricals(parts)
 
 
 # ---------------------------------------------------------------------------- checks
@@ -338,18 +386,23 @@ def _check_swapped(pts: Points, cfg: dict[str, Any]) -> None:
 
 
 def _check_unique_ids(pts: Points, cfg: dict[str, Any]) -> None:
-    ids = pd.Series(pts.ids)
-    dup = ids.duplicated(keep=False).to_numpy() & ids.notna().to_numpy()
-    if dup.any():
-        rows = np.flatnonzero(dup)
-        first_id = pts.ids[rows[0]]
-        same = rows[ids.to_numpy()[rows] == first_id]
-        file, local = _locate(pts, same[:20])
-        raise InputError(
-            f"firm id {first_id!r} appears {same.size} times ({int(dup.sum())} rows have "
-            "duplicated ids)",
-            file=file,
-            column=cfg["id"],
-            row=local,
-            fix="make the ids unique, or remove [points] id to run without firm ids",
-        )
+    ids = pts.ids
+    # Empty ids are not duplicates of each other (the firm table shows them as null).
+    if pc.count_distinct(ids, mode="only_valid").as_py() == len(ids) - ids.null_count:
+        return
+    counts = pc.value_counts(ids)
+    dup_values = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
+    dup_values = dup_values.drop_null()
+    is_dup = pc.is_in(ids, value_set=dup_values).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(is_dup)
+    first_id = ids[int(rows[0])].as_py()
+    same = pc.equal(ids, pa.scalar(first_id, ids.type)).to_numpy(zero_copy_only=False)
+    same = np.flatnonzero(same)
+    file, local = _locate(pts, same[:20])
+    raise InputError(
+        f"firm id {first_id!r} appears {same.size} times ({rows.size} rows have duplicated ids)",
+        file=file,
+        column=cfg["id"],
+        row=local,
+        fix="make the ids unique, or remove [points] id to run without firm ids",
+    )

@@ -113,8 +113,11 @@ def _footprint_task(
 
 
 def _mark(path: str, label: str, sums: list[float]) -> None:
-    with open(os.path.join(path, store.DONE_DIR, label), "w") as fh:
+    # Atomic: a run killed while marking leaves a stray ``.tmp`` file, never a torn marker.
+    final = os.path.join(path, store.DONE_DIR, label)
+    with open(final + ".tmp", "w") as fh:
         json.dump(sums, fh)
+    os.replace(final + ".tmp", final)
 
 
 def done_sums(path: str, labels: set[str]) -> dict[str, np.ndarray]:

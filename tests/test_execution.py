@@ -1,0 +1,88 @@
+"""The same graph on threads, on worker processes and on a dask-distributed cluster; resume."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import xarray as xr
+from run_cases import make_case
+
+import engine
+from engine import store
+
+
+@pytest.mark.slow
+def test_threads_processes_and_distributed_cluster_agree(tmp_path):
+    from distributed import LocalCluster
+
+    threads = engine.run(make_case(tmp_path / "t", 1500)).footprint.values
+    procs = engine.run(
+        make_case(tmp_path / "p", 1500, compute={"scheduler": "processes", "workers": 2})
+    ).footprint.values
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        dist = engine.run(
+            make_case(tmp_path / "d", 1500, compute={"scheduler": cluster.scheduler_address})
+        ).footprint.values
+    np.testing.assert_array_equal(procs, threads)
+    np.testing.assert_array_equal(dist, threads)
+    assert threads.sum() > 0
+
+
+def test_unreachable_scheduler_is_a_config_error(tmp_path):
+    cfg = make_case(tmp_path, 50, compute={"scheduler": "tcp://127.0.0.1:9"})
+    with pytest.raises(engine.ConfigError, match="cannot reach the dask scheduler"):
+        engine.run(cfg)
+    assert not (tmp_path / "out.zarr").exists()
+
+
+def _slow_case(folder):
+    # Many small blocks so that a kill lands midway: 10 km cells, 16-cell tiles.
+    return make_case(folder, 4000, tile=16, resolution=10_000, compute={"scheduler": "synchronous"})
+
+
+@pytest.mark.slow
+def test_resume_after_sigkill_gives_the_uninterrupted_arrays(tmp_path):
+    ref = engine.run(_slow_case(tmp_path / "ref"))
+    cfg = _slow_case(tmp_path / "kill")
+    final = tmp_path / "kill" / "out.zarr"
+    partial = store.partial_path(final)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--quiet", "run", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    done = partial / store.DONE_DIR
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if done.is_dir() and len(os.listdir(done)) >= 40:
+            break
+        if proc.poll() is not None:
+            err = proc.stderr.read()
+            proc.stderr.close()
+            pytest.fail(f"run ended before it could be killed: {err}")
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stderr.close()
+    # Interrupted: no store at the final path; the partial one says it is incomplete.
+    assert not final.exists()
+    assert partial.exists() and not store.is_complete(partial)
+    with pytest.raises(engine.InputError, match="does not exist"):
+        engine.open_store(final)
+    n_done = len(os.listdir(done))
+    assert 0 < n_done
+    resumed = engine.run(cfg, resume=True)
+    assert resumed.attrs["complete"] is True
+    np.testing.assert_array_equal(resumed.footprint.values, ref.footprint.values)
+    np.testing.assert_array_equal(resumed.emissions.values, ref.emissions.values)
+    assert resumed.attrs["gridded_total"] == pytest.approx(ref.attrs["gridded_total"], rel=1e-12)
+    assert resumed.attrs["footprint_residual"] < 1e-9
+    assert xr.open_zarr(final).attrs["complete"] is True
