@@ -1,0 +1,13 @@
+"""The offline demo: a seeded generator of a realistic national input bundle.
+
+``footgrid demo`` calls :func:`write_bundle` (firms around real Chinese cities, a synthetic nested
+MRIO calibrated to the reference study's national shares, concordance, consumer groups, province
+polygons and ``config.toml``), then runs the pipeline and the report on the bundle.
+"""
+
+from __future__ import annotations
+
+from engine.demo.bundle import DEFAULT_FIRMS, expected_shares, write_bundle
+from engine.demo.mrio import TARGETS
+
+__all__ = ["DEFAULT_FIRMS", "TARGETS", "expected_shares", "write_bundle"]
