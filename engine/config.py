@@ -53,6 +53,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "scheduler": ((str,), "threads"),
         "workers": ((int,), None),
         "consumer_chunk": ((int,), 1),
+        "larger_than_memory": ((bool,), False),
     },
     "output": {
         "path": ((str,), "footprint.zarr"),

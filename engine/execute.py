@@ -82,8 +82,10 @@ def compute(
         return _distributed(dsk, keys, scheduler, workers, advance)
 
 
-def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, advance) -> list:
-    from distributed import Client, LocalCluster, as_completed
+@contextlib.contextmanager
+def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
+    """A dask-distributed Client: on a new LocalCluster (``processes``) or an address."""
+    from distributed import Client, LocalCluster
 
     with contextlib.ExitStack() as stack:
         if scheduler == "processes":
@@ -94,7 +96,7 @@ def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, adv
                     n_workers=n,
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address=":0",
                     silence_logs=logging.ERROR,
                 )
             )
@@ -109,6 +111,13 @@ def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, adv
                 key="compute.scheduler",
                 fix='start the scheduler first, or use scheduler = "threads"',
             ) from None
+        yield client
+
+
+def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, advance: Any) -> list:
+    from distributed import as_completed
+
+    with client_for(scheduler, workers) as client:
         futures = client.get(dsk, keys, sync=False)
         for _ in as_completed(futures):
             advance()

@@ -45,6 +45,16 @@ class Ledger:
         entry[0] += int(e.shape[0])
         entry[1] += float(np.nansum(e))
 
+    def drop_counted(self, reason: str, points: int, emission: float) -> None:
+        """Count ``points`` dropped points holding ``emission`` tonnes (already summed)."""
+        if reason not in REASONS:
+            raise ValueError(f"unknown drop reason {reason!r}; known: {', '.join(REASONS)}")
+        if points == 0:
+            return
+        entry = self.dropped.setdefault(reason, [0, 0.0])
+        entry[0] += int(points)
+        entry[1] += float(emission)
+
     def merge(self, other: Ledger) -> None:
         """Add another ledger (e.g. of another input file) into this one."""
         self.input_points += other.input_points

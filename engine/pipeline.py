@@ -53,22 +53,14 @@ class Prepared:
 
 def prepare(cfg: Config) -> Prepared:
     """Read and validate the points, assign regions, build the grid, index points to cells."""
-    _check_paths(cfg)
     ledger = Ledger()
     pts = read_points(cfg.points, ledger)
     polygons = None
     if cfg.regions is not None:
-        from engine.regions import assign_regions, read_polygons
+        from engine.regions import read_polygons
 
         polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
-        if pts.region is None:
-            import pandas as pd
-
-            labels = assign_regions(pts.cx, pts.cy, pts.crs, polygons, cfg.regions["field"])
-            inside = pd.notna(labels)
-            ledger.drop("outside_regions", pts.emission[~inside])
-            pts = pts.subset(inside)
-            pts.region = pd.Categorical(labels[inside])
+        pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
     grid = _make_grid(cfg, pts, polygons)
     x, y = pts.project(grid.crs)
     cell = grid.cell_index(x, y)
@@ -88,45 +80,103 @@ def prepare(cfg: Config) -> Prepared:
     return Prepared(cfg, grid, pts, cell, territory, ledger)
 
 
+def regions_from_polygons(pts: Points, polygons: Any, field: str, ledger: Ledger) -> Points:
+    """Give points without a region column the region of the polygon they fall in.
+
+    Points in no polygon are dropped under ``outside_regions``. Points that already carry a
+    region (``[points] region``) are returned unchanged.
+    """
+    if pts.region is not None:
+        return pts
+    import pandas as pd
+
+    from engine.regions import assign_regions
+
+    labels = assign_regions(pts.cx, pts.cy, pts.crs, polygons, field)
+    inside = pd.notna(labels)
+    ledger.drop("outside_regions", pts.emission[~inside])
+    pts = pts.subset(inside)
+    pts.region = pd.Categorical(labels[inside])
+    return pts
+
+
 def _make_grid(cfg: Config, pts: Points, polygons: Any) -> Grid:
+    def lonlat_bounds() -> tuple[float, float, float, float] | None:
+        lon, lat = pts.lonlat()
+        return finite_bounds(lon, lat)
+
+    crs = grid_crs(cfg, lonlat_bounds, polygons)
+
+    def xy_bounds() -> tuple[float, float, float, float] | None:
+        return finite_bounds(*pts.project(crs))
+
+    return grid_from(cfg, crs, xy_bounds, polygons)
+
+
+def finite_bounds(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(xmin, ymin, xmax, ymax) of the finite points, or None when there is none."""
+    ok = np.isfinite(x) & np.isfinite(y)
+    if not ok.any():
+        return None
+    return (float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max()))
+
+
+def merge_bounds(boxes: list) -> tuple[float, float, float, float] | None:
+    """The union of bounding boxes (None entries skipped)."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    b = np.array(boxes, dtype=np.float64)
+    return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+
+def grid_crs(cfg: Config, lonlat_bounds: Any, polygons: Any) -> pyproj.CRS:
+    """The grid CRS: ``[grid] crs``, or an Albers equal-area fitted to the data (``auto``).
+
+    ``lonlat_bounds`` is called (only for ``auto``) to get the points' lon/lat extent.
+    """
     g = cfg.grid
     if g["crs"] == "auto":
-        lon, lat = pts.lonlat()
-        if polygons is not None and len(pts) == 0:
-            b = polygons.to_crs(4326).total_bounds
-            lon, lat = np.array([b[0], b[2]]), np.array([b[1], b[3]])
-        crs = Grid.auto_crs(lon, lat)
-    else:
-        try:
-            crs = pyproj.CRS.from_user_input(g["crs"])
-        except pyproj.exceptions.CRSError as exc:
-            raise ConfigError(
-                f"unknown CRS {g['crs']!r}: {exc}",
-                file=cfg.source,
+        box = lonlat_bounds()
+        if box is None and polygons is not None:
+            box = tuple(polygons.to_crs(4326).total_bounds)
+        if box is None:
+            raise InputError(
+                "no valid point to fit the automatic grid CRS to",
+                file=cfg.points["path"],
                 key="grid.crs",
-                fix='use "auto", "EPSG:xxxx" or a PROJ string',
-            ) from None
+                fix="check the coordinates, or set [grid] crs",
+            )
+        return Grid.auto_crs(np.array([box[0], box[2]]), np.array([box[1], box[3]]))
+    try:
+        return pyproj.CRS.from_user_input(g["crs"])
+    except pyproj.exceptions.CRSError as exc:
+        raise ConfigError(
+            f"unknown CRS {g['crs']!r}: {exc}",
+            file=cfg.source,
+            key="grid.crs",
+            fix='use "auto", "EPSG:xxxx" or a PROJ string',
+        ) from None
+
+
+def grid_from(cfg: Config, crs: pyproj.CRS, xy_bounds: Any, polygons: Any) -> Grid:
+    """The grid of ``[grid]`` in ``crs``; ``xy_bounds`` gives the data extent for ``auto``."""
+    g = cfg.grid
     res = g["resolution"]
-    res = tuple(res) if isinstance(res, list) else res
-    if res is not None and isinstance(res, tuple) and len(res) == 1:
-        res = res[0]
+    if isinstance(res, list):
+        res = res[0] if len(res) == 1 else tuple(res)
     if g["bounds"] == "auto":
-        x, y = pts.project(crs)
-        ok = np.isfinite(x) & np.isfinite(y)
-        boxes = []
-        if ok.any():
-            boxes.append((x[ok].min(), y[ok].min(), x[ok].max(), y[ok].max()))
+        boxes = [xy_bounds()]
         if polygons is not None:
             boxes.append(tuple(polygons.to_crs(crs).total_bounds))
-        if not boxes:
+        bounds = merge_bounds(boxes)
+        if bounds is None:
             raise InputError(
                 "no valid point to fit the grid bounds to",
                 file=cfg.points["path"],
                 key="grid.bounds",
                 fix="check the coordinates, or give [grid] bounds",
             )
-        b = np.array(boxes)
-        bounds = (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
     else:
         bounds = tuple(g["bounds"])
     return Grid.from_bounds(bounds, res, crs, g["tile"])
@@ -223,17 +273,32 @@ def run(
     return _execute(cfg, with_mrio=True, resume=resume, progress=progress)
 
 
-def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
-    final = Path(cfg.output["path"])
-    store.prepare_output(final, cfg.output["overwrite"], resume)
+@dataclass
+class Plan:
+    """What a run writes, before its blocks are computed.
+
+    ``blocks(path, skip, progress)`` computes and writes every block whose label is not in
+    ``skip`` and returns ``{label: sums}``; ``finish(path)`` runs once the store is complete.
+    """
+
+    grid: Grid
+    territory: np.ndarray
+    ledger: Ledger
+    layout: store.Layout
+    totals: np.ndarray | None
+    blocks: Any
+    finish: Any = None
+    close: Any = None
+
+
+def _plan_in_memory(cfg: Config, with_mrio: bool) -> Plan:
     prep = prepare(cfg)
     pts, ledger = prep.points, prep.ledger
     dtype = cfg.output["dtype"]
-
     key = np.full(len(pts), -1, dtype=np.int64)
-    coef = None
-    totals = None
+    coef = att = totals = None
     layout = store.Layout(prep.grid, dtype=dtype)
+    cell = prep.cell
     if with_mrio:
         from engine.attribution_setup import attribute
 
@@ -242,75 +307,89 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
             ledger.drop("zero_output", pts.emission[~keep])
             key = np.where(keep, key, -1)
         coef = att.coef
+        layout = layout_for(prep.grid, att, dtype)
         e_by_key = np.bincount(key[keep], weights=pts.emission[keep], minlength=len(att.keys))
-        totals = att.totals(e_by_key)
-        layout = store.Layout(
-            prep.grid,
-            consumers=tuple(att.consumers),
-            categories=tuple(att.categories),
-            domestic=tuple(bool(d) for d in att.domestic),
-            regions=tuple(att.mrio_rows.unique(level=0)),
-            sectors=tuple(att.mrio_rows.unique(level=1)),
-            dtype=dtype,
-        )
-        totals = _totals_cube(att.mrio_rows, layout, totals)
-        cell = np.where(key >= 0, prep.cell, -1)
-    else:
-        cell = prep.cell
-        att = None
-
+        totals = totals_cube(att.mrio_rows, layout, att.totals(e_by_key))
+        cell = np.where(key >= 0, cell, -1)
     tp = partition(prep.grid, cell, pts.emission, key)
+    del cell
+
+    def blocks(path: str, skip: set[str], progress: bool) -> dict[str, np.ndarray]:
+        n_cons, n_cat = len(layout.consumers), len(layout.categories)
+        chunk = cfg.compute["consumer_chunk"]
+        bg = block_graph(path, tp, coef, n_cons, n_cat, chunk, dtype, skip)
+        results = compute(
+            bg.dsk, bg.keys, cfg.compute["scheduler"], cfg.compute["workers"], progress=progress
+        )
+        return {lab: np.atleast_1d(r) for lab, r in zip(bg.labels, results, strict=True)}
+
+    def finish(final: Path) -> None:
+        if att is not None and cfg.output["firm_table"]:
+            from engine.firm_table import write_firm_table
+
+            write_firm_table(final.with_name(final.stem + "_firms.parquet"), pts, key, att)
+
+    return Plan(prep.grid, prep.territory, ledger, layout, totals, blocks, finish)
+
+
+def layout_for(grid: Grid, att: Any, dtype: str) -> store.Layout:
+    """The store layout of a run with attribution ``att``."""
+    return store.Layout(
+        grid,
+        consumers=tuple(att.consumers),
+        categories=tuple(att.categories),
+        domestic=tuple(bool(d) for d in att.domestic),
+        regions=tuple(att.mrio_rows.unique(level=0)),
+        sectors=tuple(att.mrio_rows.unique(level=1)),
+        dtype=dtype,
+    )
+
+
+def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
+    final = Path(cfg.output["path"])
+    store.prepare_output(final, cfg.output["overwrite"], resume)
+    _check_paths(cfg)
+    if cfg.compute["larger_than_memory"]:
+        from engine.partitioned import plan_partitioned
+
+        plan = plan_partitioned(cfg, with_mrio)
+    else:
+        plan = _plan_in_memory(cfg, with_mrio)
+    ledger, layout = plan.ledger, plan.layout
+
     token = _run_token(cfg)
     partial = store.partial_path(final)
     skip: set[str] = set()
-    if resume and partial.exists() and store.read_attrs(partial).get("run_token") == token:
-        skip = store.done_blocks(partial)
-        log.info("resuming: %d blocks already written", len(skip))
-    else:
-        if resume and partial.exists():
-            log.warning("the interrupted store was made from other inputs; starting afresh")
-        ds = store.template(layout, prep.territory, totals)
-        store.create(partial, ds, layout, _attrs(cfg, prep, run_token=token))
+    try:
+        if resume and partial.exists() and store.read_attrs(partial).get("run_token") == token:
+            skip = store.done_blocks(partial)
+            log.info("resuming: %d blocks already written", len(skip))
+        else:
+            if resume and partial.exists():
+                log.warning("the interrupted store was made from other inputs; starting afresh")
+            ds = store.template(layout, plan.territory, plan.totals)
+            store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
+    except BaseException:
+        if plan.close is not None:
+            plan.close()
+        raise
 
-    n_cons = len(layout.consumers)
-    n_cat = len(layout.categories)
-    bg = block_graph(
-        str(partial),
-        tp,
-        coef,
-        n_cons,
-        n_cat,
-        cfg.compute["consumer_chunk"],
-        dtype,
-        skip,
-    )
-    results = compute(
-        bg.dsk,
-        bg.keys,
-        cfg.compute["scheduler"],
-        cfg.compute["workers"],
-        progress=progress,
-    )
-    sums = dict(zip(bg.keys, results, strict=True))
-    earlier = done_sums(str(partial), skip)
-
-    gridded = float(
-        sum(float(sums[k]) for k in bg.emission_keys)
-        + sum(float(v[0]) for lab, v in earlier.items() if lab.startswith("e_"))
-    )
-    attrs = _attrs(cfg, prep, run_token=token, gridded_total=gridded)
-    if with_mrio:
-        per_col = np.zeros(n_cons * n_cat)
-        for k in bg.footprint_keys:
-            ci = k[1]
-            c0 = ci * cfg.compute["consumer_chunk"] * n_cat
-            per_col[c0 : c0 + len(sums[k])] += sums[k]
-        for lab, v in earlier.items():
+    try:
+        sums = plan.blocks(str(partial), skip, progress)
+    finally:
+        if plan.close is not None:
+            plan.close()
+    sums.update(done_sums(str(partial), skip))
+    gridded = float(sum(float(v[0]) for lab, v in sums.items() if lab.startswith("e_")))
+    attrs = _attrs(cfg, plan.grid, ledger, run_token=token, gridded_total=gridded)
+    if layout.has_footprint:
+        n_cat = len(layout.categories)
+        per_col = np.zeros(len(layout.consumers) * n_cat)
+        for lab, v in sums.items():
             if lab.startswith("f_"):
-                ci = int(lab.split("_")[1])
-                c0 = ci * cfg.compute["consumer_chunk"] * n_cat
+                c0 = int(lab.split("_")[1]) * cfg.compute["consumer_chunk"] * n_cat
                 per_col[c0 : c0 + len(v)] += v
-        ledger_cols = totals.sum(axis=(0, 1)).ravel()
+        ledger_cols = plan.totals.sum(axis=(0, 1)).ravel()
         scale = max(abs(ledger_cols).sum(), 1e-300)
         attrs["footprint_residual"] = float(np.abs(per_col - ledger_cols).sum() / scale)
         attrs["home"] = [c for c, d in zip(layout.consumers, layout.domestic, strict=True) if d]
@@ -325,14 +404,12 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
     ds = store.open_store(final)
     if cfg.output["geotiff"]:
         store.export_geotiff(ds, final.with_name(final.stem + "_geotiff"))
-    if with_mrio and cfg.output["firm_table"]:
-        from engine.firm_table import write_firm_table
-
-        write_firm_table(final.with_name(final.stem + "_firms.parquet"), pts, key, att)
+    if plan.finish is not None:
+        plan.finish(final)
     return ds
 
 
-def _totals_cube(rows: Any, layout: store.Layout, totals: np.ndarray) -> np.ndarray:
+def totals_cube(rows: Any, layout: store.Layout, totals: np.ndarray) -> np.ndarray:
     """(n, C, K) ledger rows -> (region, sector, C, K) with zeros for absent pairs."""
     r_index = {r: i for i, r in enumerate(layout.regions)}
     s_index = {s: i for i, s in enumerate(layout.sectors)}
@@ -343,8 +420,7 @@ def _totals_cube(rows: Any, layout: store.Layout, totals: np.ndarray) -> np.ndar
     return cube
 
 
-def _attrs(cfg: Config, prep: Prepared, **extra: Any) -> dict[str, Any]:
-    led = prep.ledger
+def _attrs(cfg: Config, grid: Grid, led: Ledger, **extra: Any) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "units": store.UNITS,
         "footgrid_version": engine_version(),
@@ -354,7 +430,7 @@ def _attrs(cfg: Config, prep: Prepared, **extra: Any) -> dict[str, Any]:
         "dropped": led.dropped_json(),
         "dropped_points": led.dropped_points,
         "dropped_total": led.dropped_total,
-        "grid_crs": prep.grid.crs.to_wkt(),
+        "grid_crs": grid.crs.to_wkt(),
     }
     if "gridded_total" in extra:
         attrs["mass_balance_residual"] = led.residual(extra["gridded_total"])

@@ -116,8 +116,28 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     :class:`~engine.errors.InputError` naming the file, column, row and the fix.
     """
     files = expand_paths(cfg["path"])
-    tables = [_read_table(f, cfg) for f in files]
-    parts = [_columns(f, t, cfg) for f, t in zip(files, tables, strict=True)]
+    parts = [_columns(f, _read_table(f, cfg), cfg) for f in files]
+    return _assemble(parts, files, cfg, ledger)
+
+
+def points_from_frame(df: pd.DataFrame, source: str, cfg: dict[str, Any], ledger: Ledger) -> Points:
+    """Validate one in-memory chunk of points (e.g. a dask dataframe partition).
+
+    Same checks and drops as :func:`read_points`; ``source`` names the chunk in errors. Firm ids
+    are not checked for uniqueness here (only the whole table can tell).
+    """
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    parts = [_columns(source, table, cfg)]
+    return _assemble(parts, [source], cfg, ledger, check_ids=False)
+
+
+def _assemble(
+    parts: list[dict[str, Any]],
+    files: list[str],
+    cfg: dict[str, Any],
+    ledger: Ledger,
+    check_ids: bool = True,
+) -> Points:
     offsets = np.cumsum([0] + [len(p["emission"]) for p in parts]).astype(np.int64)
 
     def cat(name: str) -> np.ndarray:
@@ -133,7 +153,7 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, np.arange(len(em)))
     _check_infinite_emission(pts, cfg)
     _check_swapped(pts, cfg)
-    if ids is not None:
+    if ids is not None and check_ids:
         _check_unique_ids(pts, cfg)
 
     keep = np.ones(len(pts), dtype=bool)

@@ -131,16 +131,15 @@ def done_sums(path: str, labels: set[str]) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class BlockGraph:
-    """A dask graph (plain dict) and the keys of its emission and footprint blocks."""
+    """A dask graph (plain dict), its output keys and their block labels.
+
+    Labels are ``e_<tile>`` for emission tiles and ``f_<consumer chunk>_<tile>`` for footprint
+    blocks; each task returns its block's float64 sum (per column for footprint blocks).
+    """
 
     dsk: dict[Any, Any]
-    emission_keys: list[tuple]
-    footprint_keys: list[tuple]
-
-    @property
-    def keys(self) -> list[tuple]:
-        """Every output key."""
-        return self.emission_keys + self.footprint_keys
+    keys: list[tuple]
+    labels: list[str]
 
 
 def block_graph(
@@ -161,7 +160,8 @@ def block_graph(
     token = tokenize(path, tp, coef, n_consumers, n_categories, consumer_chunk, dtype)
     grid = tp.grid
     dsk: dict[Any, Any] = {}
-    ekeys, fkeys = [], []
+    keys: list[tuple] = []
+    labels: list[str] = []
     coef_key = f"coef-{token}"
     if coef is not None:
         dsk[coef_key] = coef
@@ -177,7 +177,8 @@ def block_graph(
         if label not in skip:
             k = (f"emissions-{token}", t)
             dsk[k] = (_emissions_task, path, label, pkey, rows, cols, dtype)
-            ekeys.append(k)
+            keys.append(k)
+            labels.append(label)
             needed = True
         if coef is not None:
             for ci, cs in enumerate(chunks):
@@ -189,8 +190,9 @@ def block_graph(
                     _footprint_task, path, label, pkey, coef_key, cs, n_categories, rows, cols,
                     dtype,
                 )  # fmt: skip
-                fkeys.append(k)
+                keys.append(k)
+                labels.append(label)
                 needed = True
         if needed:
             dsk[pkey] = (_tile_points, *tp.tile(t))
-    return BlockGraph(dsk, ekeys, fkeys)
+    return BlockGraph(dsk, keys, labels)

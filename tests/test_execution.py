@@ -26,7 +26,7 @@ def test_threads_processes_and_distributed_cluster_agree(tmp_path):
         make_case(tmp_path / "p", 1500, compute={"scheduler": "processes", "workers": 2})
     ).footprint.values
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         dist = engine.run(
             make_case(tmp_path / "d", 1500, compute={"scheduler": cluster.scheduler_address})
