@@ -8,12 +8,13 @@ Quick start::
 """
 
 from engine.config import Config, load_config
-from engine.errors import ConfigError, FootgridError, InputError, MRIOError
+from engine.errors import ComputeError, ConfigError, FootgridError, InputError, MRIOError
 from engine.grid import Grid
 from engine.pipeline import grid, run
 from engine.store import open_store
 
 __all__ = [
+    "ComputeError",
     "Config",
     "ConfigError",
     "FootgridError",

@@ -69,6 +69,12 @@ class InputError(FootgridError):
     """An input file (points, polygons, MRIO, concordance, groups) is missing or malformed."""
 
 
+class ComputeError(FootgridError):
+    """The computation failed for a reason outside the inputs: dask workers died beyond the
+    scheduler's allowed retries, or the connection to the cluster was lost. The blocks written
+    so far are kept; ``--resume`` finishes the run."""
+
+
 class MRIOError(InputError):
     """The MRIO tables are inconsistent: negative or non-finite entries, singular (I - A),
     or a producing row with emissions but zero output."""

@@ -12,7 +12,7 @@ from typing import Any
 import dask
 from dask.callbacks import Callback
 
-from engine.errors import ConfigError
+from engine.errors import ComputeError, ConfigError
 
 log = logging.getLogger("footgrid")
 
@@ -85,7 +85,8 @@ def compute(
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
     """A dask-distributed Client: on a new LocalCluster (``processes``) or an address."""
-    from distributed import Client, LocalCluster
+    from distributed import Client, KilledWorker, LocalCluster
+    from distributed.comm import CommClosedError
 
     with contextlib.ExitStack() as stack:
         if scheduler == "processes":
@@ -111,7 +112,17 @@ def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
                 key="compute.scheduler",
                 fix='start the scheduler first, or use scheduler = "threads"',
             ) from None
-        yield client
+        try:
+            yield client
+        except (KilledWorker, CommClosedError) as exc:
+            detail = " ".join(str(exc).split())
+            raise ComputeError(
+                f"dask workers died while computing ({type(exc).__name__}: {detail}); "
+                "the blocks written so far are kept",
+                key="compute.scheduler",
+                fix="finish the run with --resume (footgrid run CONFIG --resume); if workers "
+                "keep dying, give them more memory or use fewer of them",
+            ) from exc
 
 
 def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, advance: Any) -> list:
