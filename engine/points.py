@@ -126,7 +126,15 @@ def points_from_frame(df: pd.DataFrame, source: str, cfg: dict[str, Any], ledger
     Same checks and drops as :func:`read_points`; ``source`` names the chunk in errors. Firm ids
     are not checked for uniqueness here (only the whole table can tell).
     """
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except pa.ArrowException as exc:
+        raise InputError(
+            f"cannot read the points chunk: {str(exc).splitlines()[0]}",
+            file=source,
+            key="points.path",
+            fix="give every column a single type (numbers or text)",
+        ) from None
     parts = [_columns(source, table, cfg)]
     return _assemble(parts, [source], cfg, ledger, check_ids=False)
 

@@ -28,15 +28,20 @@ from engine.errors import InputError
 BLOCK = 1_000_000
 
 
-def read_polygons(path: str | os.PathLike[str], field: str) -> geopandas.GeoDataFrame:
-    """Read region polygons and check the label field.
+def read_polygons(
+    path: str | os.PathLike[str], field: str, *, option: str = "regions"
+) -> geopandas.GeoDataFrame:
+    """Read a polygon layer and check its label field.
 
     Parameters
     ----------
     path
         Vector file (GeoPackage, GeoJSON, Shapefile, ... via pyogrio; GeoParquet by suffix).
     field
-        Attribute naming the MRIO region of each polygon.
+        Attribute naming each polygon (the MRIO region for ``[regions]``, a zone otherwise).
+    option
+        Where the path and field came from, for the error messages: ``"regions"`` (the
+        config's ``[regions]`` section) or ``"polygons"`` (the ``--polygons/--field`` options).
 
     Returns
     -------
@@ -50,12 +55,15 @@ def read_polygons(path: str | os.PathLike[str], field: str) -> geopandas.GeoData
         labels, or non-polygon geometries.
     """
     path = Path(path)
+    cli = option != "regions"
+    path_key, field_key = (None, None) if cli else ("regions.path", "regions.field")
     if not path.exists():
         raise InputError(
-            "region polygon file does not exist",
+            "the polygon file does not exist",
             file=path,
-            key="regions.path",
-            fix="point [regions] path at a GeoPackage, GeoJSON, Shapefile or GeoParquet file",
+            key=path_key,
+            fix=("check --polygons" if cli else "point [regions] path")
+            + " at a GeoPackage, GeoJSON, Shapefile or GeoParquet file",
         )
     try:
         if path.suffix.lower() in (".parquet", ".geoparquet"):
@@ -66,17 +74,20 @@ def read_polygons(path: str | os.PathLike[str], field: str) -> geopandas.GeoData
         raise InputError(
             f"cannot read region polygons: {type(exc).__name__}: {exc}",
             file=path,
-            key="regions.path",
+            key=path_key,
             fix="give a vector file GDAL can read, or GeoParquet",
         ) from exc
     if field not in gdf.columns:
         present = [c for c in gdf.columns if c != gdf.geometry.name]
         raise InputError(
-            f"region polygons have no field {field!r}; fields present: "
+            f"the polygons have no field {field!r}; fields present: "
             f"{', '.join(map(str, present)) or 'none'}",
             file=path,
-            key="regions.field",
-            fix="set [regions] field to the attribute holding the MRIO region label",
+            column=field,
+            key=field_key,
+            fix="pass --field with one of the listed fields"
+            if cli
+            else "set [regions] field to the attribute holding the MRIO region label",
         )
     if gdf.crs is None:
         raise InputError(

@@ -96,50 +96,13 @@ def top_cells(
 
 
 def read_polygons(path: str | os.PathLike, field: str):  # -> geopandas.GeoDataFrame
-    """Read a polygon layer (GeoPackage, GeoJSON, Shapefile, GeoParquet) and check ``field``.
+    """Read a zone layer (GeoPackage, GeoJSON, Shapefile, GeoParquet) and check ``field``.
 
-    Parameters
-    ----------
-    path
-        Polygon file.
-    field
-        Column naming each zone.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
+    The same reader and checks as the ``[regions]`` polygons (:func:`engine.regions.read_polygons`).
     """
-    import geopandas as gpd
+    from engine.regions import read_polygons as _read
 
-    where = os.fspath(path)
-    if not os.path.exists(where):
-        raise InputError("the polygon file does not exist", file=where, fix="check --polygons")
-    try:
-        if where.lower().endswith((".parquet", ".geoparquet")):
-            gdf = gpd.read_parquet(where)
-        else:
-            gdf = gpd.read_file(where)
-    except Exception as exc:  # any reader failure (pyogrio, pyarrow) is a bad input file
-        raise InputError(
-            f"cannot read the polygon file ({exc})",
-            file=where,
-            fix="pass a GeoPackage, GeoJSON, Shapefile or GeoParquet file",
-        ) from exc
-    if field not in gdf.columns:
-        raise InputError(
-            f"the polygon file has no field '{field}' (fields: "
-            f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)})",
-            file=where,
-            column=field,
-            fix="pass --field with one of the listed fields",
-        )
-    if gdf.crs is None:
-        raise InputError(
-            "the polygon file has no CRS",
-            file=where,
-            fix="assign one (e.g. ogr2ogr -a_srs EPSG:4326)",
-        )
-    return gdf
+    return _read(path, field, option="polygons")
 
 
 class Zones:
