@@ -52,7 +52,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     "compute": {
         "scheduler": ((str,), "threads"),
         "workers": ((int,), None),
-        "consumer_chunk": ((int,), 1),
+        "consumer_chunk": ((int,), 8),
         "larger_than_memory": ((bool,), False),
     },
     "output": {

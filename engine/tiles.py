@@ -84,7 +84,7 @@ def _emissions_task(
     h, w = rows.stop - rows.start, cols.stop - cols.start
     out = np.zeros(h * w, dtype=np.float64)
     scatter_add(local, emission, out)
-    store.write_block(path, "emissions", (rows, cols), out.reshape(h, w).astype(dtype))
+    store.write_block(path, "emissions", (rows, cols), out.reshape(h, w).astype(dtype), None)
     total = float(out.sum())
     _mark(path, label, [total])
     return total
@@ -103,11 +103,14 @@ def _footprint_task(
 ) -> np.ndarray:
     local, key, emission = pts
     h, w = rows.stop - rows.start, cols.stop - cols.start
-    c0, c1 = consumers.start * n_categories, consumers.stop * n_categories
-    block = attribute_block(local, key, emission, coef, c0, c1, h * w)  # (cells, columns)
-    sums = block.sum(axis=0)
-    cube = block.T.reshape(consumers.stop - consumers.start, n_categories, h, w)
-    store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube.astype(dtype))
+    n_cons = consumers.stop - consumers.start
+    out = np.empty((n_cons * n_categories, h * w), dtype=dtype)
+    sums, abs_sums = attribute_block(
+        local, key, emission, coef, consumers.start * n_categories, out
+    )
+    cube = out.reshape(n_cons, n_categories, h, w)
+    nonzero = abs_sums.reshape(n_cons, n_categories).sum(axis=1) > 0
+    store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube, nonzero)
     _mark(path, label, sums.tolist())
     return sums
 

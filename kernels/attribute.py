@@ -14,13 +14,14 @@ def attribute_block(
     emission: np.ndarray,
     coef: np.ndarray,
     col0: int,
-    col1: int,
-    n_cells: int,
-) -> np.ndarray:
+    out: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """Footprint of one (consumer chunk × tile) block, accumulated in float64.
 
-    ``out[local[p], j] += emission[p] * coef[key[p], col0 + j]`` for ``j`` in
-    ``range(col1 - col0)``; points with ``key[p] < 0`` are skipped.
+    ``out[j, local[p]] = Σ_p emission[p] * coef[key[p], col0 + j]`` for ``j`` in
+    ``range(out.shape[0])``; points with ``key[p] < 0`` are skipped. The sums run in a float64
+    scratch laid out cell-major (the inner loop over columns is contiguous) and are cast into
+    ``out`` (float32 or float64) at the end.
 
     Parameters
     ----------
@@ -32,18 +33,19 @@ def attribute_block(
         Emission per point (t/yr).
     coef
         (n_keys, n_columns) coefficients: the columns are consumer × category, flattened.
-    col0, col1
-        The block's column range in ``coef``.
-    n_cells
-        Cells in the tile.
+    col0
+        The block's first column in ``coef``.
+    out
+        (width, n_cells) output, overwritten.
 
     Returns
     -------
-    numpy.ndarray
-        (n_cells, col1 - col0) float64, cell-major so that the inner loop is contiguous.
+    sums, abs_sums : numpy.ndarray
+        Per column, the float64 total and the total of absolute cell values (zero means the
+        column's raster is all zeros).
     """
-    width = col1 - col0
-    out = np.zeros((n_cells, width), dtype=np.float64)
+    width, n_cells = out.shape
+    acc = np.zeros((n_cells, width), dtype=np.float64)
     for p in range(local.shape[0]):
         k = key[p]
         if k < 0:
@@ -51,5 +53,13 @@ def attribute_block(
         e = emission[p]
         i = local[p]
         for j in range(width):
-            out[i, j] += e * coef[k, col0 + j]
-    return out
+            acc[i, j] += e * coef[k, col0 + j]
+    sums = np.zeros(width, dtype=np.float64)
+    abs_sums = np.zeros(width, dtype=np.float64)
+    for i in range(n_cells):
+        for j in range(width):
+            v = acc[i, j]
+            out[j, i] = v
+            sums[j] += v
+            abs_sums[j] += abs(v)
+    return sums, abs_sums
