@@ -56,3 +56,24 @@ def test_grid_cli_writes_the_store_and_prints_the_balance(tmp_path):
     assert (tmp_path / "o.zarr" / "zarr.json").exists()
     r2 = run_cli("grid", str(cfg))  # exists, overwrite is false
     assert r2.returncode == 2 and "overwrite" in r2.stderr
+
+
+def test_run_report_and_compare_from_the_cli(tmp_path):
+    from run_cases import make_case
+
+    same_grid = {"crs": "EPSG:3857", "bounds": [1.15e7, 2.5e6, 1.37e7, 4.9e6]}
+    a = make_case(tmp_path / "a", 300, grid=same_grid)
+    b = make_case(tmp_path / "b", 500, grid=same_grid)
+    for cfg in (a, b):
+        r = run_cli("--quiet", "run", str(cfg))
+        assert r.returncode == 0, r.stderr
+    store_a, store_b = tmp_path / "a" / "out.zarr", tmp_path / "b" / "out.zarr"
+    r = run_cli("report", str(store_a), "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "rep" / "index.html").exists()
+    assert (tmp_path / "rep" / "shares_by_consumer.csv").exists()
+    r = run_cli("compare", str(store_a), str(store_b), "--out", str(tmp_path / "cmp"))
+    assert r.returncode == 0, r.stderr
+    assert any(p.suffix == ".png" for p in (tmp_path / "cmp").iterdir())
+    r = run_cli("report", str(tmp_path / "missing.zarr"))
+    assert r.returncode == 2 and "does not exist" in r.stderr and "Traceback" not in r.stderr

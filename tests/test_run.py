@@ -83,3 +83,21 @@ def test_tile_size_and_consumer_chunk_do_not_change_the_result(tmp_path_factory,
     other = tmp_path_factory.mktemp("other")
     got = engine.run(make_case(other, 800, tile=tile, compute={"consumer_chunk": chunk}))
     np.testing.assert_array_equal(got.footprint.values, ref)
+
+
+def test_firm_table_splits_each_firm_by_consumer(tmp_path):
+    import pyarrow.parquet as pq
+
+    cfg = make_case(tmp_path, 400, output={"firm_table": True})
+    ds = engine.run(cfg)
+    table = pq.read_table(tmp_path / "out_firms.parquet").to_pandas()
+    assert set(table.columns) == {"firm_id", "consumer", "tonnes"}
+    assert (table.tonnes > 0).all()
+    # Per firm: the split adds up to its emission; per consumer: to the national ledger.
+    df = firms(400).set_index("firm_id")
+    per_firm = table.groupby("firm_id").tonnes.sum()
+    np.testing.assert_allclose(per_firm.to_numpy(), df.co2_t.loc[per_firm.index].to_numpy())
+    assert len(per_firm) == 400
+    per_consumer = table.groupby("consumer", observed=True).tonnes.sum()
+    ledger = ds.totals.sum(("region", "sector", "category")).to_series()
+    np.testing.assert_allclose(per_consumer.loc[ledger.index].to_numpy(), ledger.to_numpy())
