@@ -61,8 +61,7 @@ def prepare(cfg: Config) -> Prepared:
 
         polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
         pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
-    grid = _make_grid(cfg, pts, polygons)
-    x, y = pts.project(grid.crs)
+    grid, (x, y) = _make_grid(cfg, pts, polygons)
     cell = grid.cell_index(x, y)
     del x, y
     pts.release_coordinates()
@@ -100,17 +99,23 @@ def regions_from_polygons(pts: Points, polygons: Any, field: str, ledger: Ledger
     return pts
 
 
-def _make_grid(cfg: Config, pts: Points, polygons: Any) -> Grid:
+def _make_grid(
+    cfg: Config, pts: Points, polygons: Any
+) -> tuple[Grid, tuple[np.ndarray, np.ndarray]]:
+    """The grid, and the points projected to its CRS (projected once, used twice)."""
+
     def lonlat_bounds() -> tuple[float, float, float, float] | None:
         lon, lat = pts.lonlat()
         return finite_bounds(lon, lat)
 
     crs = grid_crs(cfg, lonlat_bounds, polygons)
 
-    def xy_bounds() -> tuple[float, float, float, float] | None:
-        return finite_bounds(*pts.project(crs))
+    xy = pts.project(crs)
 
-    return grid_from(cfg, crs, xy_bounds, polygons)
+    def xy_bounds() -> tuple[float, float, float, float] | None:
+        return finite_bounds(*xy)
+
+    return grid_from(cfg, crs, xy_bounds, polygons), xy
 
 
 def finite_bounds(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:

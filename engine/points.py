@@ -117,7 +117,11 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     """
     files = expand_paths(cfg["path"])
     parts = [_columns(f, _read_table(f, cfg), cfg) for f in files]
-    return _assemble(parts, files, cfg, ledger)
+    pts = _assemble(parts, files, cfg, ledger)
+    del parts
+    # Arrow's allocator keeps freed buffers for reuse; the tables are gone, give them back.
+    pa.default_memory_pool().release_unused()
+    return pts
 
 
 def points_from_frame(df: pd.DataFrame, source: str, cfg: dict[str, Any], ledger: Ledger) -> Points:
@@ -149,7 +153,8 @@ def _assemble(
     offsets = np.cumsum([0] + [len(p["emission"]) for p in parts]).astype(np.int64)
 
     def cat(name: str) -> np.ndarray:
-        return np.concatenate([p[name] for p in parts])
+        arrays = [p[name] for p in parts]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     crs = parts[0]["crs"]
     cx, cy, em = cat("cx"), cat("cy"), cat("emission")
