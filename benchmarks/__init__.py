@@ -1,0 +1,1 @@
+"""Reproducible speed and memory benchmarks of footgrid against peer baselines (issue 7)."""

@@ -1,0 +1,220 @@
+"""B1 gridding: 10 M points onto a 1 km and a 10 km grid of China's extent, footgrid vs peers.
+
+footgrid: :func:`engine.gridding.grid_array` (cell index -> stable partition by tile ->
+per-tile scatter, Numba, GIL released), with the default threads and with one thread. Peers, on
+the same arrays in the same process, timed round-robin:
+
+- ``numpy.bincount``: including the index computation (floor, mask, ravel), as a numpy user
+  writes it;
+- ``numpy.histogram2d`` with the grid's edges (flipped to north-up);
+- datashader ``Canvas.points(df, "x", "y", agg=ds.sum("w"))`` on a pandas DataFrame built
+  beforehand (NaN of empty cells -> 0, flipped to north-up);
+- the memory-bandwidth floor: ``numpy.copyto`` of x, y and w into preallocated arrays.
+
+Every method's raster is checked against footgrid's (``allclose``, rtol 1e-9) before timing.
+
+Usage::
+
+    python benchmarks/bench_gridding.py            # 10 M points, 1 km and 10 km, 5 runs
+    python benchmarks/bench_gridding.py --quick    # 200 k points, 20 km and 100 km, 2 runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import (  # noqa: E402
+    fmt_s,
+    machine,
+    machine_line,
+    print_table,
+    time_methods,
+    write_json,
+)
+from benchmarks.data import china_grid, clustered_xy  # noqa: E402
+from engine.grid import Grid  # noqa: E402
+from engine.gridding import grid_array  # noqa: E402
+
+NAME = "gridding"
+
+
+# ----------------------------------------------------------------------------- peers
+def bincount(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: Grid) -> np.ndarray:
+    """numpy: cell index by floor (ascending bins as histogram2d), mask, ravel, bincount."""
+    col = np.floor((x - g.xmin) / g.res_x).astype(np.int64)
+    row = np.floor((y - g.ymin) / g.res_y).astype(np.int64)
+    # far edges belong to the last cell, as in histogram2d
+    col[x == g.xmax] = g.nx - 1
+    row[y == g.ymax] = g.ny - 1
+    ok = (col >= 0) & (col < g.nx) & (row >= 0) & (row < g.ny)
+    flat = (g.ny - 1 - row[ok]) * g.nx + col[ok]
+    return np.bincount(flat, weights=w[ok], minlength=g.nx * g.ny).reshape(g.shape)
+
+
+def histogram2d(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: Grid) -> np.ndarray:
+    """numpy.histogram2d with the grid's edges, flipped to rows from the top."""
+    h, _, _ = np.histogram2d(y, x, bins=[g.yedges, g.xedges], weights=w)
+    return h[::-1]
+
+
+def datashader_fn(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: Grid) -> Callable[[], Any]:
+    """A zero-argument datashader aggregation (DataFrame and Canvas built outside the timing)."""
+    import datashader as ds
+    import pandas as pd
+
+    df = pd.DataFrame({"x": x, "y": y, "w": w})
+    canvas = ds.Canvas(
+        plot_width=g.nx,
+        plot_height=g.ny,
+        x_range=(g.xmin, g.xmax),
+        y_range=(g.ymin, g.ymax),
+    )
+
+    def run() -> np.ndarray:
+        agg = canvas.points(df, "x", "y", agg=ds.sum("w"))
+        return np.nan_to_num(np.asarray(agg.data, dtype=np.float64))[::-1]
+
+    return run
+
+
+def copy_floor(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> Callable[[], None]:
+    """Copy x, y, w into preallocated (already touched) arrays: read 24 B + write 24 B/point."""
+    bufs = [np.ones_like(a) for a in (x, y, w)]
+
+    def run() -> None:
+        for dst, src in zip(bufs, (x, y, w), strict=True):
+            np.copyto(dst, src)
+
+    return run
+
+
+# ----------------------------------------------------------------------------- one case
+def run_case(n: int, resolution: float, repeat: int, *, seed: int = 0) -> dict[str, Any]:
+    """Time every method on ``n`` clustered points gridded at ``resolution`` metres."""
+    x, y, w = clustered_xy(n, seed)
+    g = china_grid(resolution)
+    methods: dict[str, Callable[[], Any]] = {
+        "footgrid": lambda: grid_array(x, y, w, g),
+        "footgrid (1 thread)": lambda: grid_array(x, y, w, g, workers=1),
+        "numpy.bincount": lambda: bincount(x, y, w, g),
+        "numpy.histogram2d": lambda: histogram2d(x, y, w, g),
+        "datashader": datashader_fn(x, y, w, g),
+        "copy floor": copy_floor(x, y, w),
+    }
+    # Agreement first (also the warm-up of the JIT kernels and of datashader's compilation).
+    ref = grid_array(x, y, w, g)
+    agree: dict[str, Any] = {}
+    for name, fn in methods.items():
+        if name == "copy floor":
+            continue
+        r = fn()
+        diff = np.abs(r - ref)
+        tol = 1e-9 * np.abs(ref) + 1e-9 * float(np.abs(ref).max() or 1.0)
+        bad = int((diff > tol).sum())
+        agree[name] = {
+            "allclose": bool(np.allclose(r, ref, rtol=1e-9, atol=1e-9 * float(ref.max() or 1))),
+            "cells_differing": bad,
+            "max_abs_diff": float(diff.max()),
+            "total": float(r.sum()),
+        }
+        del r, diff, tol
+    timings, _ = time_methods(methods, repeat)
+    base = timings["footgrid"].median
+    out: dict[str, Any] = {
+        "points": n,
+        "resolution_m": resolution,
+        "shape": list(g.shape),
+        "cells": g.nx * g.ny,
+        "inside_total": float(ref.sum()),
+        "repeat": repeat,
+        "agreement": agree,
+        "methods": {},
+    }
+    for name, t in timings.items():
+        d = t.as_dict()
+        d["points_per_s"] = n / t.median
+        d["ratio_to_footgrid"] = t.median / base
+        out["methods"][name] = d
+    copy_t = timings["copy floor"].median
+    out["targets"] = {
+        "speedup_vs_bincount": timings["numpy.bincount"].median / base,
+        "speedup_vs_datashader": timings["datashader"].median / base,
+        "times_copy_floor": base / copy_t,
+        "speedup_vs_bincount_met": timings["numpy.bincount"].median / base >= 2.0,
+        "speedup_vs_datashader_met": timings["datashader"].median / base >= 2.0,
+        "within_3x_copy_met": base / copy_t <= 3.0,
+        "all_agree": all(a["allclose"] for a in agree.values()),
+    }
+    return out
+
+
+def report(result: dict[str, Any]) -> str:
+    """Print the results table; returns it."""
+    rows = []
+    for case in result["cases"]:
+        for name, m in case["methods"].items():
+            ok = case["agreement"].get(name, {}).get("allclose")
+            rows.append(
+                [
+                    f"{case['points']:,} pts, {case['resolution_m'] / 1000:g} km "
+                    f"({case['shape'][0]}×{case['shape'][1]})",
+                    name,
+                    f"{fmt_s(m['median_s'])} ({fmt_s(m['min_s'])}–{fmt_s(m['max_s'])})",
+                    f"{m['points_per_s'] / 1e6:.0f}",
+                    f"{m['ratio_to_footgrid']:.2f}",
+                    f"{m['peak_rss_growth_mib']:.0f}",
+                    "—" if ok is None else ("yes" if ok else "NO"),
+                ]
+            )
+    return print_table(
+        f"B1 gridding — {machine_line(result['machine'])}",
+        rows,
+        ["case", "method", "median s (min–max)", "Mpts/s", "× footgrid", "RSS MiB", "agrees"],
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run B1; returns the results (also written to ``benchmarks/results/gridding.json``)."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--points", type=int, help="points (default 10 000 000; --quick 200 000)")
+    ap.add_argument(
+        "--resolutions",
+        type=float,
+        nargs="+",
+        help="metres (default 1000 10000)",
+    )
+    ap.add_argument("--repeat", type=int, help="timed runs per method (default 5; --quick 2)")
+    ap.add_argument("--out-dir", type=Path, help="folder for the JSON (default benchmarks/results)")
+    args = ap.parse_args(list(argv) if argv is not None else None)
+    n = args.points or (200_000 if args.quick else 10_000_000)
+    resolutions = args.resolutions or ([20_000.0, 100_000.0] if args.quick else [1000.0, 10_000.0])
+    repeat = args.repeat or (2 if args.quick else 5)
+    result: dict[str, Any] = {"benchmark": NAME, "quick": args.quick, "machine": machine()}
+    result["cases"] = [run_case(n, r, repeat) for r in resolutions]
+    result["machine_after"] = machine()["load_avg_1_5_15"]
+    result["table"] = report(result)
+    for case in result["cases"]:
+        t = case["targets"]
+        print(
+            f"{case['resolution_m'] / 1000:g} km: {t['speedup_vs_bincount']:.2f}x bincount, "
+            f"{t['speedup_vs_datashader']:.2f}x datashader, {t['times_copy_floor']:.2f}x the "
+            f"copy floor; all agree: {t['all_agree']}"
+        )
+    path = write_json(NAME + ("_quick" if args.quick else ""), result, out_dir=args.out_dir)
+    print(f"wrote {path}")
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""The benchmarks are tests too: each runs at a tiny size, writes its JSON, methods agree.
+
+No timing is asserted (timings depend on the machine); what is checked is that every method of
+every benchmark gives the same answer and that the results files are written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import (  # noqa: E402
+    bench_coefficients,
+    bench_end_to_end,
+    bench_gridding,
+    bench_scaling,
+    run,
+)
+from benchmarks.data import china_grid, clustered_xy  # noqa: E402
+from engine.gridding import grid_array  # noqa: E402
+from kernels import cell_index, partition_by_tile, scatter_add  # noqa: E402
+
+
+def test_grid_array_equals_the_pipeline_tiles_bitwise() -> None:
+    """grid_array == cell_index + partition_by_tile + per-tile scatter_add (the pipeline's way)."""
+    x, y, w = clustered_xy(50_000, seed=3, centres=40)
+    g = china_grid(100_000.0, tile=8)
+    cell = cell_index(x, y, g.xedges, g.yedges)
+    order, offsets, local = partition_by_tile(cell, g.nx, g.tile, g.tile, g.n_tiles_x, g.n_tiles)
+    ref = np.zeros(g.shape)
+    for t, rows, cols in g.tiles():
+        s = slice(offsets[t], offsets[t + 1])
+        block = np.zeros((rows.stop - rows.start) * (cols.stop - cols.start))
+        scatter_add(local[s], w[order[s]], block)
+        ref[rows, cols] = block.reshape(rows.stop - rows.start, cols.stop - cols.start)
+    for method in ("tiled", "direct"):
+        for workers in (1, 3):
+            for block in (None, 3, 1000):
+                out = grid_array(x, y, w, g, method=method, workers=workers, block=block)
+                np.testing.assert_array_equal(out, ref)
+
+
+def test_grid_array_edges_and_empty() -> None:
+    g = china_grid(1_000_000.0)
+    xmin, ymin, xmax, ymax = g.bounds
+    x = np.array([xmin, xmax, xmin, np.nan, xmax + 1.0])
+    y = np.array([ymax, ymin, ymin, 0.0, ymin])
+    w = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    h, _, _ = np.histogram2d(y[:3], x[:3], bins=[g.yedges, g.xedges], weights=w[:3])
+    for method in ("tiled", "direct"):
+        np.testing.assert_array_equal(grid_array(x, y, w, g, method=method), h[::-1])
+        assert grid_array(x[:0], y[:0], w[:0], g, method=method).sum() == 0.0
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        grid_array(x, y[:2], w, g)
+
+
+def test_b1_gridding_quick(tmp_path: Path) -> None:
+    res = bench_gridding.main(
+        ["--points", "20000", "--resolutions", "50000", "--repeat", "1", "--out-dir", str(tmp_path)]
+    )
+    saved = json.loads((tmp_path / "gridding.json").read_text())
+    assert saved["cases"][0]["targets"]["all_agree"]
+    assert set(res["cases"][0]["methods"]) >= {"footgrid", "numpy.bincount", "datashader"}
+
+
+def test_b2_coefficients_quick(tmp_path: Path) -> None:
+    out = tmp_path / "coefficients_quick.json"
+    res = bench_coefficients.main(["--quick", "--sizes", "60", "--repeat", "1", "--out", str(out)])
+    assert out.exists()
+    assert res["cases"][0]["max_rel_diff"] <= 1e-10
+
+
+@pytest.mark.slow
+def test_b3_end_to_end_quick(tmp_path: Path) -> None:
+    argv = ["--points", "3000", "--resolutions", "100000", "--workers", "1", "--repeat", "1"]
+    res = bench_end_to_end.main(
+        [*argv, "--workdir", str(tmp_path / "w"), "--out-dir", str(tmp_path)]
+    )
+    assert (tmp_path / "end_to_end.json").exists()
+    case = res["cases"][0]
+    assert case["agreement"]["allclose"]
+    totals = {k: v["consumers"] for k, v in case["methods"].items()}
+    assert set(totals.values()) == {50}
+
+
+@pytest.mark.slow
+def test_b4_scaling_and_runner_quick(tmp_path: Path) -> None:
+    res = run.main(["--quick", "--only", "B1", "B4", "--repeat", "1", "--out-dir", str(tmp_path),
+                    "--workdir", str(tmp_path / "w")])  # fmt: skip
+    assert (tmp_path / "scaling_quick.json").exists()
+    assert (tmp_path / "summary_quick.json").exists()
+    series = res["B4"]["series"]
+    assert [s["unit"] for s in series] == ["points", "firms", "consumers"]
+    assert all(np.isfinite(s["exponent"]) for s in series)
+    assert bench_scaling.exponent([1, 10, 100], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
