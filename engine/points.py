@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import glob
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,16 +75,41 @@ class Points:
         """Longitude and latitude (EPSG:4326) of every point."""
         if self.crs.equals(pyproj.CRS.from_epsg(4326)):
             return self.cx, self.cy
-        t = pyproj.Transformer.from_crs(self.crs, 4326, always_xy=True)
-        return t.transform(self.cx, self.cy)
+        return transform_points(self.cx, self.cy, self.crs, pyproj.CRS.from_epsg(4326))
 
     def project(self, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates in ``crs`` (vectorised pyproj; non-finite results stay non-finite)."""
         if self.crs.equals(crs):
             return self.cx, self.cy
-        t = pyproj.Transformer.from_crs(self.crs, crs, always_xy=True)
-        x, y = t.transform(self.cx, self.cy, errcheck=False)
-        return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        return transform_points(self.cx, self.cy, self.crs, crs)
+
+
+#: Points per thread below which projecting on one thread is as fast.
+_PROJECT_CHUNK = 1_000_000
+
+
+def transform_points(
+    x: np.ndarray, y: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Reproject points with pyproj on all cores (pyproj releases the GIL; one Transformer per
+    thread, since a Transformer is not thread-safe)."""
+    n = x.shape[0]
+    out_x = np.empty(n, dtype=np.float64)
+    out_y = np.empty(n, dtype=np.float64)
+    parts = max(1, min(os.cpu_count() or 1, n // _PROJECT_CHUNK))
+    bounds = np.linspace(0, n, parts + 1).astype(np.int64)
+
+    def run(i: int) -> None:
+        sl = slice(int(bounds[i]), int(bounds[i + 1]))
+        t = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+        out_x[sl], out_y[sl] = t.transform(x[sl], y[sl], errcheck=False)
+
+    if parts == 1:
+        run(0)
+    else:
+        with ThreadPoolExecutor(parts) as pool:
+            list(pool.map(run, range(parts)))
+    return out_x, out_y
 
 
 def expand_paths(pattern: str, key: str = "points.path") -> list[str]:
@@ -399,6 +426,8 @@ def _check_swapped(pts: Points, cfg: dict[str, Any]) -> None:
     if not pts.crs.is_geographic or len(pts) == 0:
         return
     lon, lat = pts.cx, pts.cy
+    if not (np.abs(np.nanmax(lat, initial=0)) > 90 or np.abs(np.nanmin(lat, initial=0)) > 90):
+        return  # the common case, in two cheap passes
     finite = np.isfinite(lon) & np.isfinite(lat)
     n = int(finite.sum())
     if n == 0:
