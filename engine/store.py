@@ -180,8 +180,8 @@ class ChunkWriter:
     ``c/<i>/<j>/...``: 0.25 ms, with the GIL released while compressing. The array's metadata
     is checked against that chain when the writer is made; any other layout falls back to
     zarr-python. Chunks equal to the fill value are not written (as zarr does by default).
-    Every chunk file is written to a temporary name and renamed, so a killed run never leaves
-    a torn chunk.
+    A run killed while writing may leave a torn chunk, but only in a block that is not yet
+    marked done (the marker is written after the block), so ``--resume`` rewrites it.
     """
 
     def __init__(self, path: str, name: str) -> None:
@@ -247,10 +247,8 @@ class ChunkWriter:
             if folder not in self._folders:
                 os.makedirs(folder, exist_ok=True)
                 self._folders.add(folder)
-            target = os.path.join(folder, key[-1])
-            with open(target + ".tmp", "wb") as fh:
+            with open(os.path.join(folder, key[-1]), "wb") as fh:
                 fh.write(data)
-            os.replace(target + ".tmp", target)
 
 
 @functools.lru_cache(maxsize=16)
