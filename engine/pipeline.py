@@ -187,30 +187,6 @@ def grid_from(cfg: Config, crs: pyproj.CRS, xy_bounds: Any, polygons: Any) -> Gr
     return Grid.from_bounds(bounds, res, crs, g["tile"])
 
 
-def _check_paths(cfg: Config) -> None:
-    out = Path(cfg.output["path"]).resolve()
-    inputs = {"points.path": cfg.points["path"]}
-    for section, key in (
-        ("regions", "path"),
-        ("mrio", "path"),
-        ("concordance", "path"),
-    ):
-        sec = getattr(cfg, section)
-        if sec is not None:
-            inputs[f"{section}.{key}"] = sec[key]
-    if cfg.consumers.get("groups"):
-        inputs["consumers.groups"] = cfg.consumers["groups"]
-    for key, p in inputs.items():
-        p = Path(p).resolve()
-        if p == out or out in p.parents or p in out.parents:
-            raise ConfigError(
-                f"the output path {out} is the same as (or inside) the input {key}",
-                file=cfg.source,
-                key="output.path",
-                fix="write the store somewhere else",
-            )
-
-
 def _run_token(cfg: Config) -> str:
     """Identifies the inputs of a run, so that --resume continues only the same run."""
     h = hashlib.blake2b(digest_size=12)
@@ -353,7 +329,6 @@ def layout_for(grid: Grid, att: Any, dtype: str) -> store.Layout:
 def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
     final = Path(cfg.output["path"])
     store.prepare_output(final, cfg.output["overwrite"], resume)
-    _check_paths(cfg)
     if cfg.compute["larger_than_memory"]:
         from engine.partitioned import plan_partitioned
 
