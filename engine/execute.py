@@ -82,6 +82,25 @@ def compute(
         return _distributed(dsk, keys, scheduler, workers, advance)
 
 
+def compute_tasks(tasks: list, kw: dict[str, Any], progress: bool = False) -> list:
+    """Compute dask collections (e.g. delayed blocks) with ``dask.compute`` keywords ``kw``,
+    showing blocks done / total when ``progress`` (threads: a callback; distributed: futures).
+    """
+    if not tasks:
+        return []
+    with _progress(len(tasks), progress) as advance:
+        scheduler = kw.get("scheduler")
+        if scheduler is not None and not isinstance(scheduler, str):  # a distributed Client
+            from distributed import as_completed
+
+            futures = scheduler.compute(tasks)
+            for _ in as_completed(futures):
+                advance()
+            return scheduler.gather(futures)
+        with _Counter({t.key for t in tasks}, advance):
+            return list(dask.compute(*tasks, **kw))
+
+
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
     """A dask-distributed Client: on a new LocalCluster (``processes``) or an address."""

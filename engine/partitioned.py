@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from engine import store
 from engine.config import Config
 from engine.errors import InputError
+from engine.execute import compute_tasks
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, expand_paths, points_from_frame
@@ -352,7 +353,7 @@ def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
             for p in shuffled.to_delayed()
         ]
         out: dict[str, np.ndarray] = {}
-        for part in dask.compute(*tasks, **kw):
+        for part in compute_tasks(tasks, kw, progress):
             out.update(part)
         return out
 
