@@ -221,7 +221,8 @@ def _read_table(path: str, cfg: dict[str, Any]) -> pa.Table:
     suffix = Path(path).suffix.lower()
     try:
         if suffix in (".parquet", ".pq", ".geoparquet"):
-            table = pq.read_table(path)
+            label_cols = [c for c in (cfg["sector"], cfg["region"]) if c]
+            table = pq.read_table(path, read_dictionary=label_cols)
         elif suffix in (".csv", ".txt", ".gz"):
             table = pacsv.read_csv(
                 path,
@@ -310,8 +311,16 @@ def _numeric(path: str, col: pa.ChunkedArray, name: str, key: str) -> np.ndarray
 
 
 def _as_text(path: str, col: pa.ChunkedArray, name: str, key: str) -> pa.ChunkedArray:
-    """A label column as Arrow strings; types that have no text form are an error."""
+    """A label column as Arrow strings; types that have no text form are an error.
+
+    Dictionary-encoded text (how Parquet stores repetitive labels, read as such) is kept
+    encoded: turning it into one string per row is what costs.
+    """
     if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        return col
+    if pa.types.is_dictionary(col.type) and (
+        pa.types.is_string(col.type.value_type) or pa.types.is_large_string(col.type.value_type)
+    ):
         return col
     try:
         return pc.cast(col, pa.string())
@@ -328,7 +337,11 @@ def _as_text(path: str, col: pa.ChunkedArray, name: str, key: str) -> pa.Chunked
 
 def _labels(col: pa.ChunkedArray) -> pd.Categorical:
     """Labels as a Categorical via Arrow's dictionary encoding (no Python string per row)."""
-    enc = pc.dictionary_encode(col).combine_chunks()
+    if pa.types.is_dictionary(col.type):
+        unified = pa.Table.from_arrays([col], names=["c"]).unify_dictionaries().column(0)
+        enc = unified.combine_chunks()
+    else:
+        enc = pc.dictionary_encode(col).combine_chunks()
     codes = enc.indices.to_numpy(zero_copy_only=False)
     codes = np.where(enc.indices.is_null().to_numpy(zero_copy_only=False), -1, codes)
     cats = pd.Index(enc.dictionary.to_pylist(), dtype=object)
