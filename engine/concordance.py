@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
+from engine.labels import read_label_table
 
 COLUMNS = ("inventory_sector", "mrio_sector", "weight")
 #: Tolerance on the sum of a code's weights.
@@ -47,45 +48,15 @@ def load_concordance(path: str | os.PathLike[str], mrio_sectors: Sequence[str]) 
         code whose weights do not sum to 1 (naming the code and its sum).
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(
-            "sector concordance file does not exist",
-            file=path,
-            key="concordance.path",
-            fix="give a CSV with columns inventory_sector,mrio_sector,weight",
-        )
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            df = pd.read_parquet(path)
-            for c in COLUMNS[:2]:
-                if c in df.columns:
-                    df[c] = df[c].astype(str)
-        else:
-            df = pd.read_csv(
-                path,
-                dtype={"inventory_sector": str, "mrio_sector": str, "weight": str},
-                keep_default_na=False,
-            )
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the sector concordance: {exc}", file=path) from exc
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"sector concordance lacks column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, df.columns))}",
-            file=path,
-            fix="use the header line inventory_sector,mrio_sector,weight",
-        )
-    inv = df["inventory_sector"].astype(str).str.strip()
-    sec = df["mrio_sector"].astype(str).str.strip()
-    empty = ((inv == "") | (sec == "")).to_numpy()
-    if empty.any():
-        raise InputError(
-            "sector concordance has empty sector codes",
-            file=path,
-            row=[int(i) for i in np.flatnonzero(empty)],
-            fix="fill in inventory_sector and mrio_sector on every line",
-        )
+    df = read_label_table(
+        path,
+        COLUMNS,
+        "sector concordance",
+        labels=COLUMNS[:2],
+        key="concordance.path",
+        empty="sector codes",
+    )
+    inv, sec = df["inventory_sector"], df["mrio_sector"]
     weight = pd.to_numeric(df["weight"], errors="coerce").to_numpy(dtype=np.float64)
     bad = ~np.isfinite(weight) | (weight < 0)
     if bad.any():

@@ -26,6 +26,7 @@ import pandas as pd
 import scipy.sparse
 
 from engine.errors import InputError
+from engine.labels import read_label_table
 
 CATEGORIES = ("keep", "sum")
 ALL = "all"
@@ -165,35 +166,14 @@ def build_consumer_map(
 
 
 def _read_groups(path: Path, regions: set[str]) -> dict[str, str]:
-    if not path.is_file():
-        raise InputError(
-            "consumer groups file does not exist",
-            file=path,
-            key="consumers.groups",
-            fix="give a CSV with columns region,consumer",
-        )
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read the consumer groups file: {exc}", file=path) from exc
-    missing = [c for c in ("region", "consumer") if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"consumer groups file lacks column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, df.columns))}",
-            file=path,
-            fix="use the header line region,consumer",
-        )
-    region = df["region"].str.strip()
-    consumer = df["consumer"].str.strip()
-    empty = ((region == "") | (consumer == "")).to_numpy()
-    if empty.any():
-        raise InputError(
-            "consumer groups file has empty region or consumer labels",
-            file=path,
-            row=[int(i) for i in np.flatnonzero(empty)],
-            fix="fill in both columns on every line",
-        )
+    df = read_label_table(
+        path,
+        ("region", "consumer"),
+        "consumer groups file",
+        key="consumers.groups",
+        empty="region or consumer labels",
+    )
+    region, consumer = df["region"], df["consumer"]
     unknown = ~region.isin(regions).to_numpy()
     if unknown.any():
         bad = str(region[unknown].iloc[0])

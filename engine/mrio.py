@@ -50,6 +50,7 @@ import pandas as pd
 
 from engine.coefficients import check_arrays
 from engine.errors import InputError, MRIOError
+from engine.labels import read_label_table
 
 if TYPE_CHECKING:
     import pymrio
@@ -339,33 +340,7 @@ def _from_tables(folder: Path, allow_negative_y: bool) -> MRIOTables:
 
 
 def _read_labels(path: Path, names: tuple[str, str]) -> pd.MultiIndex:
-    if not path.is_file():
-        raise InputError(
-            f"MRIO label file {path.name} is missing",
-            file=path,
-            fix=f"write {path.name} with columns {','.join(names)}, one line per MRIO "
-            f"{'row' if names[1] == 'sector' else 'final-demand column'}",
-        )
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read MRIO labels: {exc}", file=path) from exc
-    missing = [c for c in names if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"MRIO label file lacks column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, df.columns))}",
-            file=path,
-            fix=f"use the header line {','.join(names)}",
-        )
-    empty = (df[list(names)] == "").any(axis=1).to_numpy()
-    if empty.any():
-        raise InputError(
-            "MRIO label file has empty labels",
-            file=path,
-            row=[int(i) for i in np.flatnonzero(empty)],
-            fix="give every row a region and a label",
-        )
+    df = read_label_table(path, names, f"MRIO label file {path.name}")
     return pd.MultiIndex.from_frame(df[list(names)])
 
 
