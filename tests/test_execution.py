@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import scaled
 from run_cases import make_case
 
 import engine
@@ -21,15 +22,16 @@ from engine import store
 def test_threads_processes_and_distributed_cluster_agree(tmp_path):
     from distributed import LocalCluster
 
-    threads = engine.run(make_case(tmp_path / "t", 1500)).footprint.values
+    n = scaled(1500, 200_000)
+    threads = engine.run(make_case(tmp_path / "t", n)).footprint.values
     procs = engine.run(
-        make_case(tmp_path / "p", 1500, compute={"scheduler": "processes", "workers": 2})
+        make_case(tmp_path / "p", n, compute={"scheduler": "processes", "workers": 2})
     ).footprint.values
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         dist = engine.run(
-            make_case(tmp_path / "d", 1500, compute={"scheduler": cluster.scheduler_address})
+            make_case(tmp_path / "d", n, compute={"scheduler": cluster.scheduler_address})
         ).footprint.values
     np.testing.assert_array_equal(procs, threads)
     np.testing.assert_array_equal(dist, threads)

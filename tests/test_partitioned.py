@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from conftest import scaled
 from run_cases import firms, make_case
 
 import engine
@@ -66,11 +67,12 @@ def test_partitioned_equals_in_memory(tmp_path, bounds):
 def test_partitioned_on_a_local_cluster(tmp_path):
     from distributed import LocalCluster
 
-    ref = engine.run(_case(tmp_path / "mem", 2000, False))
+    n = scaled(2000, 500_000)
+    ref = engine.run(_case(tmp_path / "mem", n, False))
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
-        got = engine.run(_case(tmp_path / "big", 2000, True, scheduler=cluster.scheduler_address))
+        got = engine.run(_case(tmp_path / "big", n, True, scheduler=cluster.scheduler_address))
     np.testing.assert_array_equal(got.footprint.values, ref.footprint.values)
 
 
