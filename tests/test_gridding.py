@@ -139,3 +139,22 @@ def test_geoparquet_points(tmp_path):
     }
     ds = engine.grid(write_config(tmp_path, cfg))
     assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(df.co2_t.sum(), rel=1e-6)
+
+
+def test_geographic_grid_stores_geodesic_cell_areas(tmp_path):
+    df = random_points(500, seed=9)
+    pts = write_points(tmp_path / "firms.parquet", df)
+    cfg = {
+        "points": {"path": pts.name, "emission": "co2_t"},
+        "grid": {"crs": "EPSG:4326", "resolution": 0.5, "tile": 16},
+        "output": {"path": "out.zarr"},
+    }
+    ds = engine.grid(write_config(tmp_path, cfg))
+    g = Grid.from_bounds(
+        (df.lon.min(), df.lat.min(), df.lon.max(), df.lat.max()), 0.5, "EPSG:4326", 16
+    )
+    assert ds.sizes["y"] == g.ny and ds.sizes["x"] == g.nx
+    np.testing.assert_allclose(ds.cell_area.values, g.cell_area(), rtol=1e-12)
+    # Geodesic areas: smaller towards the pole, about 51.5 * 55.6 km² at 22.25°N.
+    assert ds.cell_area.values[0, 0] < ds.cell_area.values[-1, 0]
+    assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(df.co2_t.sum(), rel=1e-6)
