@@ -34,7 +34,7 @@ import pyarrow.parquet as pq
 
 from engine import store
 from engine.config import Config
-from engine.errors import InputError
+from engine.errors import ConfigError, InputError
 from engine.execute import compute_tasks
 from engine.grid import Grid
 from engine.ledger import Ledger
@@ -269,6 +269,13 @@ def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
     """The larger-than-memory counterpart of the in-memory plan (see the module docstring)."""
     from engine.pipeline import Plan, grid_crs, grid_from, layout_for, merge_bounds, totals_cube
 
+    if with_mrio and cfg.output["firm_table"]:
+        raise ConfigError(
+            "the per-firm table is not written for larger-than-memory points",
+            file=cfg.source,
+            key="output.firm_table",
+            fix="set [output] firm_table = false, or [compute] larger_than_memory = false",
+        )
     polygons = None
     if cfg.regions is not None:
         from engine.regions import read_polygons

@@ -83,3 +83,13 @@ def test_partitioned_duplicate_ids_are_an_error(tmp_path):
     df.to_parquet(tmp_path / "parts" / "b.parquet", index=False)
     with pytest.raises(engine.InputError, match="appears 2 times"):
         engine.run(cfg)
+
+
+def test_partitioned_firm_table_is_a_clear_error(tmp_path):
+    cfg = _case(tmp_path, 300, True)
+    cfg.write_text(
+        cfg.read_text().replace("overwrite = true", "overwrite = true\nfirm_table = true")
+    )
+    with pytest.raises(engine.ConfigError, match="firm_table"):
+        engine.run(cfg)
+    assert not (tmp_path / "out.zarr").exists()
