@@ -88,3 +88,28 @@ def test_resume_after_sigkill_gives_the_uninterrupted_arrays(tmp_path):
     assert resumed.attrs["gridded_total"] == pytest.approx(ref.attrs["gridded_total"], rel=1e-12)
     assert resumed.attrs["footprint_residual"] < 1e-9
     assert xr.open_zarr(final).attrs["complete"] is True
+
+
+@pytest.mark.slow
+def test_resume_of_a_larger_than_memory_run(tmp_path):
+    ref = engine.run(_slow_case(tmp_path / "ref"))
+    cfg = _slow_case(tmp_path / "kill")
+    cfg.write_text(cfg.read_text().replace("[compute]", "[compute]\nlarger_than_memory = true"))
+    final = tmp_path / "kill" / "out.zarr"
+    done = store.partial_path(final) / store.DONE_DIR
+    with subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "--quiet", "run", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if done.is_dir() and len(os.listdir(done)) >= 40:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+    assert not final.exists() and not store.is_complete(store.partial_path(final))
+    resumed = engine.run(cfg, resume=True)
+    np.testing.assert_array_equal(resumed.footprint.values, ref.footprint.values)
+    np.testing.assert_array_equal(resumed.emissions.values, ref.emissions.values)
