@@ -62,27 +62,24 @@ def template(
 ) -> xr.Dataset:
     """The dataset to initialise a store with: dask zeros for the streamed rasters.
 
-    ``footprint`` and ``emissions`` are lazy zeros, so writing the template with
-    ``compute=False`` writes only their metadata; blocks are then streamed in by the tasks.
+    ``footprint``, ``emissions`` and ``cell_area`` are lazy zeros in one dask chunk (a graph
+    that is never computed costs nothing to build), so writing the template with
+    ``compute=False`` writes only their metadata; the Zarr chunks come from the encoding
+    (:func:`_encoding`), and the blocks are then streamed in by the tasks.
     """
     g = layout.grid
-    ty, tx = g.chunks
     data: dict[str, Any] = {
-        "emissions": (
-            ("y", "x"),
-            da.zeros(g.shape, chunks=(ty, tx), dtype=layout.dtype),
-        ),
+        "emissions": (("y", "x"), da.zeros(g.shape, chunks=-1, dtype=layout.dtype)),
         "territory": (("y", "x"), np.asarray(territory, dtype=bool)),
         # Lazy: constant grids store it as the fill value; others are written tile by tile.
-        "cell_area": (("y", "x"), da.zeros(g.shape, chunks=(ty, tx), dtype=np.float64)),
+        "cell_area": (("y", "x"), da.zeros(g.shape, chunks=-1, dtype=np.float64)),
     }
     coords: dict[str, Any] = {"x": g.x, "y": g.y}
     if layout.has_footprint:
         shape = (len(layout.consumers), len(layout.categories), *g.shape)
-        chunks = (1, len(layout.categories), ty, tx)
         data["footprint"] = (
             ("consumer", "category", "y", "x"),
-            da.zeros(shape, chunks=chunks, dtype=layout.dtype),
+            da.zeros(shape, chunks=-1, dtype=layout.dtype),
         )
         data["totals"] = (("region", "sector", "consumer", "category"), totals)
         coords.update(
@@ -126,9 +123,16 @@ def _encoding(ds: xr.Dataset, layout: Layout) -> dict[str, dict[str, Any]]:
         if name in ds:
             enc[name] = {"_FillValue": None, "fill_value": 0.0, "compressors": COMPRESSORS}
     g = layout.grid
-    enc["cell_area"] = {"_FillValue": None, "fill_value": g.constant_cell_area or 0.0}
     tile = (min(g.tile, g.ny), min(g.tile, g.nx))
+    enc["cell_area"] = {
+        "_FillValue": None,
+        "fill_value": g.constant_cell_area or 0.0,
+        "chunks": tile,
+    }
     enc["territory"] = {"chunks": tile}
+    enc["emissions"]["chunks"] = tile
+    if "footprint" in ds:
+        enc["footprint"]["chunks"] = (1, ds.sizes["category"], *tile)
     return enc
 
 
