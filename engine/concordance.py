@@ -8,7 +8,6 @@ Without a concordance the inventory codes must equal MRIO sector labels (weight 
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from engine.errors import InputError
-from engine.labels import read_label_table
+from engine.labels import check_known, read_label_table
 
 COLUMNS = ("inventory_sector", "mrio_sector", "weight")
 #: Tolerance on the sum of a code's weights.
@@ -81,18 +80,14 @@ def load_concordance(path: str | os.PathLike[str], mrio_sectors: Sequence[str]) 
             fix="list each (inventory_sector, mrio_sector) pair once, with the summed weight",
         )
     valid = [str(s) for s in mrio_sectors]
-    unknown = ~out["mrio_sector"].isin(set(valid)).to_numpy()
-    if unknown.any():
-        bad_label = str(out["mrio_sector"].iloc[int(np.flatnonzero(unknown)[0])])
-        near = difflib.get_close_matches(bad_label, valid, n=5, cutoff=0.0)
-        raise InputError(
-            f"sector concordance names {int(unknown.sum())} MRIO sector(s) that the MRIO does "
-            f"not have, e.g. {bad_label!r}; nearest valid: {', '.join(near)}",
-            file=path,
-            column="mrio_sector",
-            row=[int(i) for i in np.flatnonzero(unknown)],
-            fix="use the MRIO's sector labels exactly",
-        )
+    check_known(
+        out["mrio_sector"],
+        list(valid),
+        path,
+        "mrio_sector",
+        "sector concordance names {n} MRIO sector(s) that the MRIO does not have",
+        "use the MRIO's sector labels exactly",
+    )
     sums = out.groupby("inventory_sector", sort=False)["weight"].sum()
     off = sums[(sums - 1.0).abs() > WEIGHT_TOL]
     if len(off):

@@ -26,7 +26,7 @@ import pandas as pd
 import scipy.sparse
 
 from engine.errors import InputError
-from engine.labels import read_label_table
+from engine.labels import check_known, read_label_table
 
 CATEGORIES = ("keep", "sum")
 ALL = "all"
@@ -174,18 +174,14 @@ def _read_groups(path: Path, regions: set[str]) -> dict[str, str]:
         empty="region or consumer labels",
     )
     region, consumer = df["region"], df["consumer"]
-    unknown = ~region.isin(regions).to_numpy()
-    if unknown.any():
-        bad = str(region[unknown].iloc[0])
-        near = difflib.get_close_matches(bad, sorted(regions), n=5, cutoff=0.0)
-        raise InputError(
-            f"consumer groups file names {int(unknown.sum())} region(s) that are not "
-            f"final-demand regions of the MRIO, e.g. {bad!r}; nearest valid: {', '.join(near)}",
-            file=path,
-            column="region",
-            row=[int(i) for i in np.flatnonzero(unknown)],
-            fix="use the MRIO's final-demand region labels",
-        )
+    check_known(
+        region,
+        list(regions),
+        path,
+        "region",
+        "consumer groups file names {n} region(s) that are not final-demand regions of the MRIO",
+        "use the MRIO's final-demand region labels",
+    )
     pairs = pd.DataFrame({"region": region, "consumer": consumer}).drop_duplicates()
     conflict = pairs["region"].duplicated(keep=False).to_numpy()
     if conflict.any():

@@ -3,6 +3,7 @@ checks, the same errors."""
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import numpy as np
@@ -78,3 +79,27 @@ def read_label_table(
             fix=f"fill in {' and '.join(labels)} on every line",
         )
     return df
+
+
+def check_known(
+    values: pd.Series, valid: list[str], path: Path, column: str, what: str, fix: str
+) -> None:
+    """Raise when ``values`` hold labels outside ``valid``, naming the rows and the nearest.
+
+    The message reads ``"<what> <n> ..., e.g. 'x'; nearest valid: a, b"``, so ``what`` carries
+    the file and the kind of label (e.g. ``"consumer groups file names {n} region(s) that are
+    not final-demand regions of the MRIO"``, with ``{n}`` filled in here).
+    """
+    unknown = ~values.isin(set(valid)).to_numpy()
+    if not unknown.any():
+        return
+    rows = np.flatnonzero(unknown)
+    bad = str(values.iloc[int(rows[0])])
+    near = difflib.get_close_matches(bad, sorted(valid), n=5, cutoff=0.0)
+    raise InputError(
+        f"{what.format(n=rows.size)}, e.g. {bad!r}; nearest valid: {', '.join(near)}",
+        file=path,
+        column=column,
+        row=[int(i) for i in rows],
+        fix=fix,
+    )

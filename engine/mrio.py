@@ -346,26 +346,18 @@ def _read_labels(path: Path, names: tuple[str, str]) -> pd.MultiIndex:
 
 def _read_matrix(folder: Path, name: str, shape: tuple[int, int]) -> np.ndarray:
     csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
-    if parquet.is_file():
-        path = parquet
+    if parquet.is_file() or csv.is_file():
+        path = parquet if parquet.is_file() else csv
+        read = pd.read_parquet if path is parquet else pd.read_csv
         try:
-            arr = pd.read_parquet(path).to_numpy(dtype=np.float64)
+            arr = read(path).to_numpy(dtype=np.float64)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot read MRIO matrix {name} as numbers: {exc}",
                 file=path,
-                fix=f"store {name} with numeric columns only",
-            ) from exc
-    elif csv.is_file():
-        path = csv
-        try:
-            df = pd.read_csv(path)
-            arr = df.to_numpy(dtype=np.float64)
-        except (OSError, ValueError, TypeError) as exc:
-            raise InputError(
-                f"cannot read MRIO matrix {name} as numbers: {exc}",
-                file=path,
-                fix=f"write {name}.csv as a header line then numbers only, no index column",
+                fix=f"store {name} with numeric columns only"
+                if path is parquet
+                else f"write {name}.csv as a header line then numbers only, no index column",
             ) from exc
     else:
         raise InputError(
