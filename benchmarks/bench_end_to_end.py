@@ -11,6 +11,13 @@ includes interpreter start, imports and loading Numba's on-disk cache (filled by
 warm-up run of each case), and peak RSS is that of the subprocess tree (psutil polling, or the
 child's own ``ru_maxrss`` if larger). Runs of footgrid and of the peer alternate.
 
+Before each run, the store it will write is moved aside (a rename) and every store is deleted
+once all cases are measured, so no run deletes files and none creates files right after
+thousands were deleted: on ext4 without a journal (these machines), creating a file scans past
+the inodes deleted in the last minutes, which made a run's 5 000 chunk files cost 0.3 to 3 s
+depending on what the previous run had deleted. The 10 M × 1 km case needs about 20 GB of
+free disk for its stores until the end.
+
 Peer: the numpy baseline of issue 4 — read the firms, project, bin (floor), solve the MRIO
 (``numpy.linalg.solve``), then per consumer ``np.bincount`` of ``e * M[row, c]`` over flat cell
 ids into a dense (ny, nx) float64 array, written as float32 to a Zarr v3 array with the same
@@ -340,25 +347,30 @@ def run_case(
     )
     kinds = {name: ("engine", cfg) for name, cfg in configs.items()}
     kinds["numpy baseline"] = ("numpy", numpy_cfg)
+    stores = {
+        name: workdir / f"out_{n}_{resolution:g}_w{w}.zarr"
+        for name, w in zip(configs, workers, strict=True)
+    }
+    stores["numpy baseline"] = workdir / f"np_{n}_{resolution:g}.zarr"
     # Warm-up: fills Numba's and the coefficient cache; also the agreement check.
-    for kind, cfg in kinds.values():
+    for name, (kind, cfg) in kinds.items():
+        _set_aside(stores[name], workdir)
         _measure(kind, cfg, resolution)
-    engine_store = workdir / f"out_{n}_{resolution:g}_w{workers[0]}.zarr"
-    numpy_store = workdir / f"np_{n}_{resolution:g}.zarr"
+    engine_store = stores[next(iter(configs))]
+    numpy_store = stores["numpy baseline"]
     agree = _agree(engine_store, numpy_store)
+    store_mib = {"footgrid": _du(engine_store) / MIB, "numpy baseline": _du(numpy_store) / MIB}
     runs: dict[str, list[ProcessRun]] = {name: [] for name in kinds}
     for _ in range(repeat):
         for name, (kind, cfg) in kinds.items():
+            _set_aside(stores[name], workdir)
             runs[name].append(_measure(kind, cfg, resolution))
     out: dict[str, Any] = {
         "points": n,
         "resolution_m": resolution,
         "repeat": repeat,
         "agreement": agree,
-        "store_mib": {
-            "footgrid": _du(engine_store) / MIB,
-            "numpy baseline": _du(numpy_store) / MIB,
-        },
+        "store_mib": store_mib,
         "methods": {},
     }
     for name, rs in runs.items():
@@ -469,10 +481,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 ws = workers if (n == max(points) and r == min(resolutions)) else workers[:1]
                 cases.append(run_case(workdir, n, r, repeat, ws))
                 print(f"done {n} × {r:g} m", flush=True)
-                _cleanup(workdir, n, r)
     finally:
         if tmp is not None:
             tmp.cleanup()
+        else:
+            _cleanup(workdir)
     result["cases"] = cases
     result["machine_after"] = machine()["load_avg_1_5_15"]
     result["table"] = report(result)
@@ -493,9 +506,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return result
 
 
-def _cleanup(workdir: Path, n: int, r: float) -> None:
-    """Remove a case's stores (GBs at 1 km) once measured; inputs stay cached."""
-    for pattern in (f"out_{n}_{r:g}_w*.zarr", f"np_{n}_{r:g}.zarr"):
+def _set_aside(store: Path, workdir: Path) -> None:
+    """Move ``store`` (if any) into ``workdir/trash`` so that the next run does not delete it."""
+    if store.exists():
+        trash = workdir / "trash"
+        trash.mkdir(exist_ok=True)
+        store.rename(trash / f"{store.name}.{time.time_ns()}")
+
+
+def _cleanup(workdir: Path) -> None:
+    """Remove every store of the benchmark (GBs at 1 km) once measured; inputs stay cached."""
+    for pattern in ("out_*.zarr", "np_*.zarr", "trash"):
         for p in workdir.glob(pattern):
             shutil.rmtree(p, ignore_errors=True)
 

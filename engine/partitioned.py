@@ -39,7 +39,7 @@ from engine.execute import compute_tasks
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, expand_paths, points_from_frame
-from engine.tiles import _emissions_task, _footprint_task
+from engine.tiles import _emissions_task, _footprint_task, tile_points
 
 log = logging.getLogger("footgrid")
 
@@ -228,7 +228,12 @@ def _blocks(
     for s, t_end in zip(starts, ends, strict=True):
         t = int(tiles[s])
         rows, cols = grid.tile_slices(t)
-        pts = (local[s:t_end], key[s:t_end], e[s:t_end])
+        pts = tile_points(
+            local[s:t_end],
+            key[s:t_end],
+            e[s:t_end],
+            (rows.stop - rows.start) * (cols.stop - cols.start),
+        )
         label = f"e_{t}"
         if label not in skip:
             out[label] = np.atleast_1d(_emissions_task(path, label, pts, rows, cols, dtype))

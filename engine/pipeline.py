@@ -26,7 +26,7 @@ from engine.execute import compute
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, read_points
-from engine.tiles import block_graph, done_sums, partition
+from engine.tiles import block_graph, partition
 
 log = logging.getLogger("footgrid")
 
@@ -339,11 +339,11 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
 
     token = _run_token(cfg)
     partial = store.partial_path(final)
-    skip: set[str] = set()
+    done: dict[str, np.ndarray] = {}
     try:
         if resume and partial.exists() and store.read_attrs(partial).get("run_token") == token:
-            skip = store.done_blocks(partial)
-            log.info("resuming: %d blocks already written", len(skip))
+            done = store.done_blocks(partial)
+            log.info("resuming: %d blocks already written", len(done))
         else:
             if resume and partial.exists():
                 log.warning("the interrupted store was made from other inputs; starting afresh")
@@ -355,11 +355,11 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
         raise
 
     try:
-        sums = plan.blocks(str(partial), skip, progress)
+        sums = plan.blocks(str(partial), set(done), progress)
     finally:
         if plan.close is not None:
             plan.close()
-    sums.update(done_sums(str(partial), skip))
+    sums.update(done)
     gridded = float(sum(float(v[0]) for lab, v in sums.items() if lab.startswith("e_")))
     attrs = _attrs(cfg, plan.grid, ledger, run_token=token, gridded_total=gridded)
     if layout.has_footprint:

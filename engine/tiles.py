@@ -6,8 +6,9 @@ peak memory is a few blocks, not the grid. Graph names derive from ``dask.base.t
 
 from __future__ import annotations
 
-import json
-import os
+import contextlib
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,13 @@ from dask.base import tokenize
 
 from engine import store
 from engine.grid import Grid
-from kernels import attribute_block, partition_by_tile, scatter_add
+from kernels import (
+    attribute_block,
+    clear_cells,
+    emission_block,
+    occupied_cells,
+    partition_by_tile,
+)
 
 
 @dataclass(frozen=True)
@@ -73,20 +80,53 @@ def partition(grid: Grid, cell: np.ndarray, emission: np.ndarray, key: np.ndarra
 
 
 # ----------------------------------------------------------------------------- tasks
-def _tile_points(local: np.ndarray, key: np.ndarray, emission: np.ndarray) -> tuple:
-    return local, key, emission
+def tile_points(local: np.ndarray, key: np.ndarray, emission: np.ndarray, n_cells: int) -> tuple:
+    """A tile's points ready for its blocks: ``(slot, cells, key, emission)``.
+
+    ``cells`` are the tile's occupied cells and ``slot`` each point's position among them
+    (:func:`kernels.occupied_cells`); computed once per tile, shared by all its blocks.
+    """
+    slot, cells = occupied_cells(local, n_cells)
+    return slot, cells, key, emission
+
+
+class _Scratch(threading.local):
+    """Per-thread flat buffers, all-zero between uses (one per dtype)."""
+
+    def __init__(self) -> None:
+        self.free: dict[str, np.ndarray] = {}
+
+
+_SCRATCH = _Scratch()
+
+
+@contextlib.contextmanager
+def _zeroed(shape: tuple[int, int], dtype: str, cells: np.ndarray) -> Iterator[np.ndarray]:
+    """An all-zero ``shape`` array of this thread, zeroed again on exit.
+
+    The kernels write only ``[:, cells]``, so zeroing those entries again is enough: no block
+    pays for a fresh zero-filled array (8 MB per block of 8 consumers at tile 512). After an
+    error the buffer is dropped instead of reused.
+    """
+    n = shape[0] * shape[1]
+    buf = _SCRATCH.free.pop(dtype, None)
+    if buf is None or buf.size < n:
+        buf = np.zeros(max(n, buf.size if buf is not None else 0), dtype=dtype)
+    view = buf[:n].reshape(shape)
+    yield view
+    clear_cells(view, cells)
+    _SCRATCH.free[dtype] = buf
 
 
 def _emissions_task(
     path: str, label: str, pts: tuple, rows: slice, cols: slice, dtype: str
 ) -> float:
-    local, _, emission = pts
+    slot, cells, _, emission = pts
     h, w = rows.stop - rows.start, cols.stop - cols.start
-    out = np.zeros(h * w, dtype=np.float64)
-    scatter_add(local, emission, out)
-    store.write_block(path, "emissions", (rows, cols), out.reshape(h, w).astype(dtype), None)
-    total = float(out.sum())
-    _mark(path, label, [total])
+    with _zeroed((1, h * w), dtype, cells) as out:
+        total = emission_block(slot, cells, emission, out[0])
+        store.write_block(path, "emissions", (rows, cols), out.reshape(h, w), None)
+    store.journal_block(path, label, [total])
     return total
 
 
@@ -101,35 +141,18 @@ def _footprint_task(
     cols: slice,
     dtype: str,
 ) -> np.ndarray:
-    local, key, emission = pts
+    slot, cells, key, emission = pts
     h, w = rows.stop - rows.start, cols.stop - cols.start
     n_cons = consumers.stop - consumers.start
-    out = np.empty((n_cons * n_categories, h * w), dtype=dtype)
-    sums, abs_sums = attribute_block(
-        local, key, emission, coef, consumers.start * n_categories, out
-    )
-    cube = out.reshape(n_cons, n_categories, h, w)
-    nonzero = abs_sums.reshape(n_cons, n_categories).sum(axis=1) > 0
-    store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube, nonzero)
-    _mark(path, label, sums.tolist())
+    with _zeroed((n_cons * n_categories, h * w), dtype, cells) as out:
+        sums, abs_sums = attribute_block(
+            slot, cells, key, emission, coef, consumers.start * n_categories, out
+        )
+        cube = out.reshape(n_cons, n_categories, h, w)
+        nonzero = abs_sums.reshape(n_cons, n_categories).sum(axis=1) > 0
+        store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube, nonzero)
+    store.journal_block(path, label, sums.tolist())
     return sums
-
-
-def _mark(path: str, label: str, sums: list[float]) -> None:
-    # Atomic: a run killed while marking leaves a stray ``.tmp`` file, never a torn marker.
-    final = os.path.join(path, store.DONE_DIR, label)
-    with open(final + ".tmp", "w") as fh:
-        json.dump(sums, fh)
-    os.replace(final + ".tmp", final)
-
-
-def done_sums(path: str, labels: set[str]) -> dict[str, np.ndarray]:
-    """Block sums recorded by finished tasks of an earlier (interrupted) run."""
-    out = {}
-    for label in labels:
-        with open(os.path.join(path, store.DONE_DIR, label)) as fh:
-            out[label] = np.asarray(json.load(fh), dtype=np.float64)
-    return out
 
 
 @dataclass(frozen=True)
@@ -197,5 +220,9 @@ def block_graph(
                 labels.append(label)
                 needed = True
         if needed:
-            dsk[pkey] = (_tile_points, *tp.tile(t))
+            dsk[pkey] = (
+                tile_points,
+                *tp.tile(t),
+                (rows.stop - rows.start) * (cols.stop - cols.start),
+            )
     return BlockGraph(dsk, keys, labels)

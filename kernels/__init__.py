@@ -3,7 +3,7 @@
 No I/O, no pandas, xarray or dask here; ``engine`` calls these, never the reverse.
 """
 
-from kernels.attribute import attribute_block
+from kernels.attribute import attribute_block, clear_cells, emission_block, occupied_cells
 from kernels.binning import cell_index
 from kernels.partition import partition_by_tile
 from kernels.scatter import scatter_add, scatter_add_by_class
@@ -11,6 +11,9 @@ from kernels.scatter import scatter_add, scatter_add_by_class
 __all__ = [
     "attribute_block",
     "cell_index",
+    "clear_cells",
+    "emission_block",
+    "occupied_cells",
     "partition_by_tile",
     "scatter_add",
     "scatter_add_by_class",

@@ -64,10 +64,9 @@ def _run_in_thread(cfg: Path, outcome: dict, **kw) -> threading.Thread:
 def _kill_one_worker_midway(cluster, final: Path, runner: threading.Thread, outcome: dict):
     """Wait until KILL_AFTER blocks are written, check the store is not complete, SIGKILL."""
     partial = store.partial_path(final)
-    done = partial / store.DONE_DIR
     deadline = time.monotonic() + 40
     while time.monotonic() < deadline and runner.is_alive():
-        if done.is_dir() and len(os.listdir(done)) >= KILL_AFTER:
+        if len(store.done_blocks(partial)) >= KILL_AFTER:
             break
         time.sleep(0.002)
     assert runner.is_alive(), f"the run ended before the kill: {outcome}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -61,10 +60,9 @@ def test_resume_after_sigkill_gives_the_uninterrupted_arrays(tmp_path):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    done = partial / store.DONE_DIR
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if done.is_dir() and len(os.listdir(done)) >= 40:
+        if len(store.done_blocks(partial)) >= 40:
             break
         if proc.poll() is not None:
             err = proc.stderr.read()
@@ -79,7 +77,7 @@ def test_resume_after_sigkill_gives_the_uninterrupted_arrays(tmp_path):
     assert partial.exists() and not store.is_complete(partial)
     with pytest.raises(engine.InputError, match="does not exist"):
         engine.open_store(final)
-    n_done = len(os.listdir(done))
+    n_done = len(store.done_blocks(partial))
     assert 0 < n_done
     resumed = engine.run(cfg, resume=True)
     assert resumed.attrs["complete"] is True
@@ -96,7 +94,7 @@ def test_resume_of_a_larger_than_memory_run(tmp_path):
     cfg = _slow_case(tmp_path / "kill")
     cfg.write_text(cfg.read_text().replace("[compute]", "[compute]\nlarger_than_memory = true"))
     final = tmp_path / "kill" / "out.zarr"
-    done = store.partial_path(final) / store.DONE_DIR
+    partial = store.partial_path(final)
     with subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "--quiet", "run", str(cfg)],
         stdout=subprocess.DEVNULL,
@@ -104,7 +102,7 @@ def test_resume_of_a_larger_than_memory_run(tmp_path):
     ) as proc:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and proc.poll() is None:
-            if done.is_dir() and len(os.listdir(done)) >= 40:
+            if len(store.done_blocks(partial)) >= 40:
                 break
             time.sleep(0.005)
         assert proc.poll() is None, "the run ended before it could be killed"
@@ -113,3 +111,16 @@ def test_resume_of_a_larger_than_memory_run(tmp_path):
     resumed = engine.run(cfg, resume=True)
     np.testing.assert_array_equal(resumed.footprint.values, ref.footprint.values)
     np.testing.assert_array_equal(resumed.emissions.values, ref.emissions.values)
+
+
+def test_journal_keeps_finished_blocks_and_ignores_a_torn_line(tmp_path):
+    (tmp_path / store.DONE_DIR).mkdir()
+    store.journal_block(str(tmp_path), "e_0", [1.5])
+    store.journal_block(str(tmp_path), "f_0_3", [0.25, 2.0])
+    # A process killed mid-write leaves a line without its newline; another process's
+    # journal (its own file) is read too.
+    (tmp_path / store.DONE_DIR / "host-1.jsonl").write_bytes(b'["e_7", [3.0]]\n["f_1_1", [1.')
+    done = store.done_blocks(tmp_path)
+    assert sorted(done) == ["e_0", "e_7", "f_0_3"]
+    np.testing.assert_array_equal(done["f_0_3"], [0.25, 2.0])
+    assert store.done_blocks(tmp_path / "absent") == {}
