@@ -11,14 +11,13 @@ stable and each cell belongs to one tile).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from itertools import pairwise
 
 import numpy as np
 
 from engine.grid import Grid
+from engine.threads import run_jobs, split
 from kernels.gridding import bin_and_count, bin_and_scatter, place_by_tile, scatter_range
 
 #: Rasters up to this many bytes (float64) are filled in one pass: they stay in cache anyway,
@@ -93,11 +92,6 @@ def grid_array(
     return out.reshape(grid.shape)
 
 
-def _split(n: int, parts: int) -> list[tuple[int, int]]:
-    bounds = np.linspace(0, n, parts + 1).astype(np.int64)
-    return [(int(a), int(b)) for a, b in pairwise(bounds.tolist()) if b > a]
-
-
 def _tiled(
     x: np.ndarray,
     y: np.ndarray,
@@ -116,12 +110,12 @@ def _tiled(
     tile_of_col = (np.arange(grid.nx) // block).astype(tile_t)
     tile_of_row = (np.arange(grid.ny) // block * n_tiles_x).astype(tile_t)
     xedges, yedges = grid.xedges, grid.yedges
-    ranges = _split(n, workers) if n else []
+    ranges = split(n, workers) if n else []
     cell = np.empty(n, dtype=cell_t)
     tile = np.empty(n, dtype=tile_t)
     counts = np.zeros((len(ranges), n_tiles), dtype=np.int64)
 
-    _run(
+    run_jobs(
         [
             partial(
                 bin_and_count,
@@ -148,7 +142,7 @@ def _tiled(
     kept = int(offsets[-1])
     sorted_cell = np.empty(kept, dtype=cell_t)
     sorted_value = np.empty(kept, dtype=np.float64)
-    _run(
+    run_jobs(
         [
             partial(place_by_tile, cell, tile, values, a, b, fills[i], sorted_cell, sorted_value)
             for i, (a, b) in enumerate(ranges)
@@ -158,21 +152,10 @@ def _tiled(
     # Whole tiles per thread, balanced by points.
     cuts = np.searchsorted(offsets, np.linspace(0, kept, workers + 1)[1:-1])
     tile_bounds = [0, *sorted(set(cuts.tolist())), n_tiles]
-    _run(
+    run_jobs(
         [
             partial(scatter_range, sorted_cell, sorted_value, a, b, out)
             for a, b in ((int(offsets[t0]), int(offsets[t1])) for t0, t1 in pairwise(tile_bounds))
             if b > a
         ]
     )
-
-
-def _run(jobs: list[Callable[[], object]]) -> None:
-    """Run kernel calls on threads (the kernels release the GIL); one job runs inline."""
-    if len(jobs) <= 1:
-        for job in jobs:
-            job()
-        return
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        for f in [pool.submit(job) for job in jobs]:
-            f.result()

@@ -27,6 +27,7 @@ from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, read_points
 from engine.tiles import block_graph, partition
+from kernels.binning import finite_extent
 
 log = logging.getLogger("footgrid")
 
@@ -120,10 +121,10 @@ def _make_grid(
 
 def finite_bounds(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float] | None:
     """(xmin, ymin, xmax, ymax) of the finite points, or None when there is none."""
-    ok = np.isfinite(x) & np.isfinite(y)
-    if not ok.any():
-        return None
-    return (float(x[ok].min()), float(y[ok].min()), float(x[ok].max()), float(y[ok].max()))
+    n_ok, x0, y0, x1, y1 = finite_extent(
+        np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    )
+    return (x0, y0, x1, y1) if n_ok else None
 
 
 def merge_bounds(boxes: list) -> tuple[float, float, float, float] | None:
@@ -289,10 +290,12 @@ def _plan_in_memory(cfg: Config, with_mrio: bool) -> Plan:
             key = np.where(keep, key, -1)
         coef = att.coef
         layout = layout_for(prep.grid, att, dtype)
-        e_by_key = np.bincount(key[keep], weights=pts.emission[keep], minlength=len(att.keys))
+        kept = (key, pts.emission) if keep.all() else (key[keep], pts.emission[keep])
+        e_by_key = np.bincount(kept[0], weights=kept[1], minlength=len(att.keys))
         totals = totals_cube(att.mrio_rows, layout, att.totals(e_by_key))
         cell = np.where(key >= 0, cell, -1)
-    tp = partition(prep.grid, cell, pts.emission, key)
+    threads = cfg.compute["workers"] if cfg.compute["scheduler"] == "threads" else None
+    tp = partition(prep.grid, cell, pts.emission, key, threads)
     del cell
 
     def blocks(path: str, skip: set[str], progress: bool) -> dict[str, np.ndarray]:

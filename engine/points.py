@@ -21,6 +21,7 @@ from pandas.api.types import union_categoricals
 
 from engine.errors import InputError
 from engine.ledger import Ledger
+from kernels.validate import CHECKS, first_failure
 
 
 @dataclass
@@ -196,24 +197,19 @@ def _assemble(
     if ids is not None and check_ids:
         _check_unique_ids(pts, cfg)
 
-    keep = np.ones(len(pts), dtype=bool)
-    lon, lat = (cx, cy) if crs.is_geographic else pts.lonlat()
-    bad_xy = ~(np.isfinite(cx) & np.isfinite(cy))
-    if crs.is_geographic:
-        bad_xy |= ~((np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    checks = [
-        ("invalid_coordinates", bad_xy),
-        ("missing_emission", np.isnan(em)),
-        ("negative_emission", em < 0),
-        ("missing_sector", np.asarray(sector.codes) < 0),
-    ]
-    if region is not None:
-        checks.append(("missing_region", np.asarray(region.codes) < 0))
-    for reason, mask in checks:
-        mask = mask & keep
-        ledger.drop(reason, em[mask])
-        keep &= ~mask
-    return pts if keep.all() else pts.subset(keep)
+    code = first_failure(
+        cx,
+        cy,
+        em,
+        np.asarray(sector.codes),
+        np.asarray(region.codes) if region is not None else np.empty(0, dtype=np.int8),
+        bool(crs.is_geographic),
+    )
+    if not code.any():
+        return pts
+    for i, reason in enumerate(CHECKS, start=1):
+        ledger.drop(reason, em[code == i])
+    return pts.subset(code == 0)
 
 
 # ---------------------------------------------------------------------------- reading

@@ -10,6 +10,7 @@ import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,14 @@ from dask.base import tokenize
 
 from engine import store
 from engine.grid import Grid
+from engine.threads import cpu_count, run_jobs, split
 from kernels import (
     attribute_block,
     clear_cells,
+    count_tiles,
     emission_block,
     occupied_cells,
-    partition_by_tile,
+    place_points,
 )
 
 
@@ -60,23 +63,63 @@ class TiledPoints:
         )
 
 
-def partition(grid: Grid, cell: np.ndarray, emission: np.ndarray, key: np.ndarray) -> TiledPoints:
-    """Group points (cell index -1: skipped) by the grid's tiles."""
-    order, offsets, local = partition_by_tile(
-        np.ascontiguousarray(cell, dtype=np.int64),
-        grid.nx,
-        grid.tile,
-        grid.tile,
-        grid.n_tiles_x,
-        grid.n_tiles,
+def partition(
+    grid: Grid,
+    cell: np.ndarray,
+    emission: np.ndarray,
+    key: np.ndarray,
+    workers: int | None = None,
+) -> TiledPoints:
+    """Group points (cell index -1: skipped) by the grid's tiles, on ``workers`` threads.
+
+    A stable counting sort in two passes over disjoint ranges of points (tile ids and counts
+    per range, then placement at per-range offsets): the order is that of
+    :func:`kernels.partition_by_tile` whatever the number of threads.
+    """
+    cell = np.ascontiguousarray(cell, dtype=np.int64)
+    key = np.ascontiguousarray(key, dtype=np.int64)
+    emission = np.ascontiguousarray(emission, dtype=np.float64)
+    n, n_tiles, tile = cell.shape[0], grid.n_tiles, grid.tile
+    ranges = split(n, workers or cpu_count()) if n else []
+    tile_of = np.empty(n, dtype=np.int32 if n_tiles < 2**31 else np.int64)
+    counts = np.zeros((len(ranges), n_tiles), dtype=np.int64)
+    run_jobs(
+        [
+            partial(
+                count_tiles, cell, grid.nx, tile, tile, grid.n_tiles_x, a, b, tile_of, counts[i]
+            )
+            for i, (a, b) in enumerate(ranges)
+        ]
     )
-    return TiledPoints(
-        grid,
-        offsets,
-        local,
-        np.ascontiguousarray(key[order], dtype=np.int64),
-        np.ascontiguousarray(emission[order], dtype=np.float64),
+    offsets = np.zeros(n_tiles + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=offsets[1:])
+    fills = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+    kept = int(offsets[-1])
+    local = np.empty(kept, dtype=np.int64)
+    key_out = np.empty(kept, dtype=np.int64)
+    emission_out = np.empty(kept, dtype=np.float64)
+    run_jobs(
+        [
+            partial(
+                place_points,
+                cell,
+                tile_of,
+                key,
+                emission,
+                grid.nx,
+                tile,
+                tile,
+                a,
+                b,
+                fills[i],
+                local,
+                key_out,
+                emission_out,
+            )
+            for i, (a, b) in enumerate(ranges)
+        ]
     )
+    return TiledPoints(grid, offsets, local, key_out, emission_out)
 
 
 # ----------------------------------------------------------------------------- tasks

@@ -5,16 +5,18 @@ No I/O, no pandas, xarray or dask here; ``engine`` calls these, never the revers
 
 from kernels.attribute import attribute_block, clear_cells, emission_block, occupied_cells
 from kernels.binning import cell_index
-from kernels.partition import partition_by_tile
+from kernels.partition import count_tiles, partition_by_tile, place_points
 from kernels.scatter import scatter_add, scatter_add_by_class
 
 __all__ = [
     "attribute_block",
     "cell_index",
     "clear_cells",
+    "count_tiles",
     "emission_block",
     "occupied_cells",
     "partition_by_tile",
+    "place_points",
     "scatter_add",
     "scatter_add_by_class",
 ]

@@ -61,3 +61,26 @@ def cell_index(x: np.ndarray, y: np.ndarray, xedges: np.ndarray, yedges: np.ndar
         else:
             out[p] = (ny - 1 - row) * nx + col
     return out
+
+
+@ngjit
+def finite_extent(x: np.ndarray, y: np.ndarray) -> tuple[int, float, float, float, float]:
+    """Count and (xmin, ymin, xmax, ymax) of the points whose two coordinates are finite.
+
+    One pass, no temporary arrays; the bounds are meaningless when the count is 0.
+    """
+    n_ok = 0
+    x0 = np.inf
+    y0 = np.inf
+    x1 = -np.inf
+    y1 = -np.inf
+    for p in range(x.shape[0]):
+        a = x[p]
+        b = y[p]
+        if np.isfinite(a) and np.isfinite(b):
+            n_ok += 1
+            x0 = min(x0, a)
+            x1 = max(x1, a)
+            y0 = min(y0, b)
+            y1 = max(y1, b)
+    return n_ok, x0, y0, x1, y1

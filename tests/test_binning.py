@@ -94,3 +94,33 @@ def test_partition_is_a_stable_grouping_by_tile(nx, ny, tile, seed):
         width = min(tile, nx - tx * tile)
         expect = (rows - ty * tile) * width + (cols - tx * tile)
         assert local[offsets[t] : offsets[t + 1]].tolist() == expect.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 50),
+    st.integers(1, 50),
+    st.integers(1, 20),
+    st.integers(1, 5),
+    st.integers(0, 2**31 - 1),
+)
+def test_threaded_partition_equals_a_stable_argsort_by_tile(nx, ny, tile, workers, seed):
+    from engine.tiles import partition
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 500))
+    cell = rng.integers(-1, nx * ny, n)
+    key = rng.integers(-1, 7, n)
+    e = rng.random(n)
+    g = _grid(nx, ny, 1.0, 0.0, 0.0, tile)
+    tp = partition(g, cell, e, key, workers)
+    rows, cols = cell // nx, cell % nx
+    tid = np.where(cell >= 0, rows // tile * g.n_tiles_x + cols // tile, -1)
+    order = np.argsort(tid, kind="stable")
+    order = order[tid[order] >= 0]
+    np.testing.assert_array_equal(tp.key, key[order])
+    np.testing.assert_array_equal(tp.emission, e[order])
+    np.testing.assert_array_equal(np.diff(tp.offsets), np.bincount(tid[order], minlength=g.n_tiles))
+    width = np.minimum(tile, nx - cols // tile * tile)
+    local = (rows % tile) * width + cols % tile
+    np.testing.assert_array_equal(tp.local, local[order])
