@@ -23,10 +23,11 @@ from kernels.gridding import bin_and_count, bin_and_scatter, place_by_tile, scat
 #: Rasters up to this many bytes (float64) are filled in one pass: they stay in cache anyway,
 #: so sorting points by tile buys nothing. Results are identical either way.
 DIRECT_MAX_BYTES = 4 * 2**20
-#: Edge (cells) of the blocks points are sorted into: a 128 × 128 float64 block (128 KiB) stays in
+#: Edge (cells) of the blocks points are sorted into: a 256 × 256 float64 block (512 KiB) stays in
 #: a core's L2 cache while its points are added. Smaller than the store's tile (512) because the
 #: random access inside one block is what costs; any stable partition gives the same raster.
-BLOCK = 128
+#: Measured at 10 M points, 1 km (B1): 128 -> 0.093 s, 256 -> 0.081 s, 512 -> 0.095 s.
+BLOCK = 256
 
 
 def grid_array(
