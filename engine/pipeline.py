@@ -124,7 +124,7 @@ def _make_grid(
 
     crs = grid_crs(cfg, lonlat_bounds, polygons)
 
-    xy = pts.project(crs)
+    xy = pts.project(crs, inplace=True)  # the lon/lat are not needed once projected
 
     def xy_bounds() -> tuple[float, float, float, float] | None:
         return finite_bounds(*xy)

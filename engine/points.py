@@ -78,11 +78,24 @@ class Points:
             return self.cx, self.cy
         return transform_points(self.cx, self.cy, self.crs, pyproj.CRS.from_epsg(4326))
 
-    def project(self, crs: pyproj.CRS) -> tuple[np.ndarray, np.ndarray]:
-        """Coordinates in ``crs`` (vectorised pyproj; non-finite results stay non-finite)."""
+    def project(self, crs: pyproj.CRS, inplace: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates in ``crs`` (vectorised pyproj; non-finite results stay non-finite).
+
+        With ``inplace``, the points themselves move to ``crs`` (their coordinate arrays are
+        overwritten when writable, which saves allocating 16 B a point) and those arrays are
+        returned.
+        """
         if self.crs.equals(crs):
             return self.cx, self.cy
-        return transform_points(self.cx, self.cy, self.crs, crs)
+        if not inplace:
+            return transform_points(self.cx, self.cy, self.crs, crs)
+        writable = all(
+            a.flags.writeable and a.flags.c_contiguous and a.dtype == np.float64
+            for a in (self.cx, self.cy)
+        )
+        self.cx, self.cy = transform_points(self.cx, self.cy, self.crs, crs, inplace=writable)
+        self.crs = crs
+        return self.cx, self.cy
 
 
 #: Points per thread below which projecting on one thread is as fast.
@@ -90,20 +103,24 @@ _PROJECT_CHUNK = 1_000_000
 
 
 def transform_points(
-    x: np.ndarray, y: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS
+    x: np.ndarray, y: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS, inplace: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Reproject points with pyproj on all cores (pyproj releases the GIL; one Transformer per
-    thread, since a Transformer is not thread-safe)."""
+    thread, since a Transformer is not thread-safe). With ``inplace``, ``x`` and ``y`` (writable,
+    C-contiguous float64) are overwritten and returned."""
     n = x.shape[0]
-    out_x = np.empty(n, dtype=np.float64)
-    out_y = np.empty(n, dtype=np.float64)
+    out_x = x if inplace else np.empty(n, dtype=np.float64)
+    out_y = y if inplace else np.empty(n, dtype=np.float64)
     parts = max(1, min(os.cpu_count() or 1, n // _PROJECT_CHUNK))
     bounds = np.linspace(0, n, parts + 1).astype(np.int64)
 
     def run(i: int) -> None:
         sl = slice(int(bounds[i]), int(bounds[i + 1]))
         t = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-        out_x[sl], out_y[sl] = t.transform(x[sl], y[sl], errcheck=False)
+        if inplace:
+            t.transform(x[sl], y[sl], errcheck=False, inplace=True)
+        else:
+            out_x[sl], out_y[sl] = t.transform(x[sl], y[sl], errcheck=False)
 
     if parts == 1:
         run(0)
