@@ -9,7 +9,7 @@ Z.parquet, Y.parquet), and one config per case with ``[consumers] categories = "
 Every run is a fresh subprocess (``python bench_end_to_end.py --child ...``): the wall time
 includes interpreter start, imports and loading Numba's on-disk cache (filled by an untimed
 warm-up run of each case), and peak RSS is that of the subprocess tree (psutil polling, or the
-child's own ``ru_maxrss`` if larger). Runs of footgrid and of the peer alternate. Both
+child's own high-water mark ``VmHWM`` if larger). Runs of footgrid and of the peer alternate. Both
 children freeze the garbage collector before exiting (``gc.freeze``, as the ``footgrid``
 console script does), so neither pays Python's 0.3-0.6 s shutdown collections.
 

@@ -170,7 +170,8 @@ def run_measured(
 
     The wall time is measured around the whole subprocess (interpreter start and imports
     included); peak RSS is the largest sum of RSS over the process and its descendants, polled
-    every 20 ms, or the child's own ``ru_maxrss`` if that is larger (short peaks).
+    every 20 ms, or the child's own high-water mark (:func:`self_maxrss`) if that is larger
+    (short peaks).
     """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
@@ -200,10 +201,24 @@ def run_measured(
 
 
 def self_maxrss() -> int:
-    """This process's peak RSS in bytes (Linux ``ru_maxrss`` is in KiB)."""
+    """This process's own peak RSS in bytes.
+
+    Linux: ``VmHWM`` of ``/proc/self/status`` (the high-water mark of this process's memory
+    map). Not ``ru_maxrss``: Linux carries it across ``execve``, so a child started by
+    ``subprocess`` (vfork + exec) reports at least its parent's peak RSS. Elsewhere
+    ``ru_maxrss`` (KiB on Linux and BSD, bytes on macOS).
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
 
 
 # ----------------------------------------------------------------------------- machine
