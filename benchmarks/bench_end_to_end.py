@@ -18,7 +18,8 @@ once all cases are measured, so no run deletes files and none creates files righ
 thousands were deleted: on ext4 without a journal (these machines), creating a file scans past
 the inodes deleted in the last minutes, which made a run's 5 000 chunk files cost 0.3 to 3 s
 depending on what the previous run had deleted. The 10 M × 1 km case needs about 20 GB of
-free disk for its stores until the end.
+free disk for its stores until the end. Dirty pages are flushed (``os.sync``) before each timed
+run, so that no run pays for the previous run's writeback on these 2 cores.
 
 Peer: the numpy baseline of issue 4 — read the firms, project, bin (floor), solve the MRIO
 (``numpy.linalg.solve``), then per consumer ``np.bincount`` of ``e * M[row, c]`` over flat cell
@@ -36,6 +37,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -367,6 +369,7 @@ def run_case(
     for _ in range(repeat):
         for name, (kind, cfg) in kinds.items():
             _set_aside(stores[name], workdir)
+            os.sync()  # the previous run's 1 GB of writeback would otherwise run during this one
             runs[name].append(_measure(kind, cfg, resolution))
     out: dict[str, Any] = {
         "points": n,
