@@ -73,8 +73,8 @@ def partition(
     """Group points (cell index -1: skipped) by the grid's tiles, on ``workers`` threads.
 
     A stable counting sort in two passes over disjoint ranges of points (tile ids and counts
-    per range, then placement at per-range offsets): the order is that of
-    :func:`kernels.partition_by_tile` whatever the number of threads.
+    per range, then placement at per-range offsets): points grouped by tile, in input order
+    inside a tile, whatever the number of threads.
     """
     cell = np.ascontiguousarray(cell, dtype=np.int64)
     key = np.ascontiguousarray(key, dtype=np.int64)

@@ -5,7 +5,7 @@ No I/O, no pandas, xarray or dask here; ``engine`` calls these, never the revers
 
 from kernels.attribute import attribute_block, clear_cells, emission_block, occupied_cells
 from kernels.binning import cell_index
-from kernels.partition import count_tiles, partition_by_tile, place_points
+from kernels.partition import count_tiles, place_points
 from kernels.scatter import scatter_add, scatter_add_by_class
 
 __all__ = [
@@ -15,7 +15,6 @@ __all__ = [
     "count_tiles",
     "emission_block",
     "occupied_cells",
-    "partition_by_tile",
     "place_points",
     "scatter_add",
     "scatter_add_by_class",

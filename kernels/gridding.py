@@ -1,6 +1,6 @@
 """Fused gridding kernels: points -> tile-ordered (cell, value) -> raster, in three passes.
 
-The same arithmetic as ``cell_index`` + ``partition_by_tile`` + per-tile ``scatter_add`` (the
+The same arithmetic as ``cell_index`` + partition by tile + per-tile ``scatter_add`` (the
 pipeline's emission tiles), fused so that each pass reads its inputs once and writes only what
 the next pass needs. Every kernel works on a range of points or tiles, so that the caller can run
 disjoint ranges on threads (the GIL is released).

@@ -26,20 +26,21 @@ from benchmarks import (  # noqa: E402
 )
 from benchmarks.data import china_grid, clustered_xy  # noqa: E402
 from engine.gridding import grid_array  # noqa: E402
-from kernels import cell_index, partition_by_tile, scatter_add  # noqa: E402
+from engine.tiles import partition  # noqa: E402
+from kernels import cell_index, scatter_add  # noqa: E402
 
 
 def test_grid_array_equals_the_pipeline_tiles_bitwise() -> None:
-    """grid_array == cell_index + partition_by_tile + per-tile scatter_add (the pipeline's way)."""
+    """grid_array == cell_index + partition by tile + per-tile scatter_add (the pipeline's way)."""
     x, y, w = clustered_xy(50_000, seed=3, centres=40)
     g = china_grid(100_000.0, tile=8)
     cell = cell_index(x, y, g.xedges, g.yedges)
-    order, offsets, local = partition_by_tile(cell, g.nx, g.tile, g.tile, g.n_tiles_x, g.n_tiles)
+    tp = partition(g, cell, w, np.zeros_like(cell), workers=1)
     ref = np.zeros(g.shape)
     for t, rows, cols in g.tiles():
-        s = slice(offsets[t], offsets[t + 1])
+        local, _, e = tp.tile(t)
         block = np.zeros((rows.stop - rows.start) * (cols.stop - cols.start))
-        scatter_add(local[s], w[order[s]], block)
+        scatter_add(local, e, block)
         ref[rows, cols] = block.reshape(rows.stop - rows.start, cols.stop - cols.start)
     for method in ("tiled", "direct"):
         for workers in (1, 3):

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.grid import Grid
-from kernels import cell_index, partition_by_tile, scatter_add, scatter_add_by_class
+from kernels import cell_index, scatter_add, scatter_add_by_class
 
 
 def _grid(nx: int, ny: int, res: float, x0: float, y0: float, tile: int = 16) -> Grid:
@@ -77,26 +77,6 @@ def test_scatter_by_class_matches_per_class_bincount():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 50), st.integers(1, 50), st.integers(1, 20), st.integers(0, 2**31 - 1))
-def test_partition_is_a_stable_grouping_by_tile(nx, ny, tile, seed):
-    rng = np.random.default_rng(seed)
-    cell = rng.integers(-1, nx * ny, 400)
-    ntx, nty = -(-nx // tile), -(-ny // tile)
-    order, offsets, local = partition_by_tile(cell, nx, tile, tile, ntx, ntx * nty)
-    kept = np.flatnonzero(cell >= 0)
-    assert sorted(order.tolist()) == kept.tolist()
-    for t in range(ntx * nty):
-        ty, tx = divmod(t, ntx)
-        sel = order[offsets[t] : offsets[t + 1]]
-        assert (np.diff(sel) > 0).all()  # stable: input order kept
-        rows, cols = cell[sel] // nx, cell[sel] % nx
-        assert ((rows // tile == ty) & (cols // tile == tx)).all()
-        width = min(tile, nx - tx * tile)
-        expect = (rows - ty * tile) * width + (cols - tx * tile)
-        assert local[offsets[t] : offsets[t + 1]].tolist() == expect.tolist()
-
-
-@settings(max_examples=60, deadline=None)
 @given(
     st.integers(1, 50),
     st.integers(1, 50),
@@ -104,7 +84,7 @@ def test_partition_is_a_stable_grouping_by_tile(nx, ny, tile, seed):
     st.integers(1, 5),
     st.integers(0, 2**31 - 1),
 )
-def test_threaded_partition_equals_a_stable_argsort_by_tile(nx, ny, tile, workers, seed):
+def test_partition_equals_a_stable_argsort_by_tile(nx, ny, tile, workers, seed):
     from engine.tiles import partition
 
     rng = np.random.default_rng(seed)
