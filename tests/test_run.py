@@ -60,6 +60,17 @@ def test_footprint_equals_brute_force_and_conserves(tmp_path):
     assert ds.footprint.encoding["chunks"] == (1, 3, 16, 16)
 
 
+def test_float64_output_equals_brute_force_tightly(tmp_path):
+    # float64 blocks share the per-thread scratch logic of float32 ones (another buffer).
+    cfg = make_case(tmp_path, 3000, output={"dtype": "float64"})
+    ds = engine.run(cfg)
+    Z, Y = write_tables(tmp_path / "ref")
+    fp = ds.footprint.values
+    assert fp.dtype == np.float64 and ds.emissions.dtype == np.float64
+    np.testing.assert_allclose(fp, _brute_force(ds, firms(3000), Z, Y), rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(fp.sum((0, 1)), ds.emissions.values, rtol=1e-12, atol=1e-6)
+
+
 def test_categories_summed_and_consumer_groups(tmp_path):
     (tmp_path / "groups.csv").write_text("region,consumer\nCN-A,CN\nCN-B,CN\n")
     cfg = make_case(
