@@ -287,7 +287,8 @@ def journal_block(path: str, label: str, sums: list[float]) -> None:
     the block is then written again by ``--resume``. One journal instead of a marker file per
     block: creating files is the slow part of a file system (about 5 000 per run at 1 km).
     """
-    line = (json.dumps([label, sums]) + "\n").encode()
+    # A leading newline ends any line a killed writer of the same file name left torn.
+    line = ("\n" + json.dumps([label, sums]) + "\n").encode()
     name = os.path.join(path, DONE_DIR, f"{socket.gethostname()}-{os.getpid()}.jsonl")
     fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -305,6 +306,8 @@ def done_blocks(path: Path) -> dict[str, np.ndarray]:
         return out
     for journal in sorted(d.glob("*.jsonl")):
         for line in journal.read_bytes().split(b"\n")[:-1]:  # the last piece has no newline
+            if not line:
+                continue
             try:
                 label, sums = json.loads(line)
             except ValueError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -124,3 +126,10 @@ def test_journal_keeps_finished_blocks_and_ignores_a_torn_line(tmp_path):
     assert sorted(done) == ["e_0", "e_7", "f_0_3"]
     np.testing.assert_array_equal(done["f_0_3"], [0.25, 2.0])
     assert store.done_blocks(tmp_path / "absent") == {}
+    # A later process that gets the same file name (pid reuse) appends after the torn line.
+    torn = tmp_path / store.DONE_DIR / f"{socket.gethostname()}-{os.getpid()}.jsonl"
+    torn.write_bytes(torn.read_bytes() + b'["e_9", [2.')
+    store.journal_block(str(tmp_path), "e_5", [4.0])
+    done = store.done_blocks(tmp_path)
+    np.testing.assert_array_equal(done["e_5"], [4.0])
+    assert "e_9" not in done
