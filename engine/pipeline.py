@@ -306,7 +306,8 @@ def _plan_in_memory(cfg: Config, with_mrio: bool) -> Plan:
         kept = (key, pts.emission) if keep.all() else (key[keep], pts.emission[keep])
         e_by_key = np.bincount(kept[0], weights=kept[1], minlength=len(att.keys))
         totals = totals_cube(att.mrio_rows, layout, att.totals(e_by_key))
-        cell = np.where(key >= 0, cell, -1)
+        if (key < 0).any():  # points without a coefficient row leave the grid too
+            cell = np.where(key >= 0, cell, -1)
     threads = cfg.compute["workers"] if cfg.compute["scheduler"] == "threads" else None
     tp = partition(prep.grid, cell, pts.emission, key, threads)
     del cell
