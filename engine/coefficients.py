@@ -85,6 +85,20 @@ def check_arrays(
     MRIOError
         Naming the matrix, the first offending (row, column) labels, their count and the fix.
     """
+    Z, Y, _ = _checked(Z, Y, allow_negative_y=allow_negative_y, rows=rows, cols=cols, source=source)
+    return Z, Y
+
+
+def _checked(
+    Z: np.ndarray,
+    Y: np.ndarray,
+    *,
+    allow_negative_y: bool = False,
+    rows: Sequence[object] | None = None,
+    cols: Sequence[object] | None = None,
+    source: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`check_arrays`, also returning the total output x it computes on the way."""
     Z = np.asarray(Z, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if Z.ndim != 2 or Z.shape[0] != Z.shape[1]:
@@ -169,7 +183,7 @@ def check_arrays(
             file=source,
             fix="set the inputs (Z column) of sectors without output to 0, or give them output",
         )
-    return Z, Y
+    return Z, Y, x
 
 
 def _label(labels: Sequence[object] | None, i: int) -> str:
@@ -211,12 +225,12 @@ def attribution_coefficients(
         condition number below :data:`RCOND_MIN`), or a non-finite solution.
     """
     if check:
-        Z, Y = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
+        Z, Y, x = _checked(Z, Y, allow_negative_y=allow_negative_y)
     else:
         Z = np.asarray(Z, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
+        x = total_output(Z, Y)
     n, m = Y.shape
-    x = total_output(Z, Y)
     active = x > 0
     M = np.zeros((n, m), dtype=np.float64)
     if not active.any():

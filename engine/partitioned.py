@@ -39,7 +39,7 @@ from engine.execute import compute_tasks
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, expand_paths, points_from_frame
-from engine.tiles import _emissions_task, _footprint_task, tile_points
+from engine.tiles import _emissions_task, _footprint_task, consumer_chunks, tile_points
 
 log = logging.getLogger("footgrid")
 
@@ -221,10 +221,7 @@ def _blocks(
     starts = np.flatnonzero(np.r_[True, tiles[1:] != tiles[:-1]]) if len(tiles) else []
     ends = np.r_[starts[1:], len(tiles)] if len(tiles) else []
     out: dict[str, np.ndarray] = {}
-    chunks = [
-        slice(c, min(c + consumer_chunk, n_consumers))
-        for c in range(0, n_consumers, consumer_chunk)
-    ]
+    chunks = consumer_chunks(n_consumers, consumer_chunk)
     for s, t_end in zip(starts, ends, strict=True):
         t = int(tiles[s])
         rows, cols = grid.tile_slices(t)

@@ -298,13 +298,14 @@ def _plan_in_memory(cfg: Config, with_mrio: bool) -> Plan:
         from engine.attribution_setup import attribute
 
         att, key, keep = attribute(cfg, pts)
+        kept_key, kept_e = key, pts.emission
         if not keep.all():
             ledger.drop("zero_output", pts.emission[~keep])
+            kept_key, kept_e = key[keep], pts.emission[keep]
             key = np.where(keep, key, -1)
         coef = att.coef
         layout = layout_for(prep.grid, att, dtype)
-        kept = (key, pts.emission) if keep.all() else (key[keep], pts.emission[keep])
-        e_by_key = np.bincount(kept[0], weights=kept[1], minlength=len(att.keys))
+        e_by_key = np.bincount(kept_key, weights=kept_e, minlength=len(att.keys))
         totals = totals_cube(att.mrio_rows, layout, att.totals(e_by_key))
         if (key < 0).any():  # points without a coefficient row leave the grid too
             cell = np.where(key >= 0, cell, -1)

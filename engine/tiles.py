@@ -198,6 +198,14 @@ def _footprint_task(
     return sums
 
 
+def consumer_chunks(n_consumers: int, size: int) -> list[slice]:
+    """The consumer ranges of footprint blocks: ``size`` consumers each, the last one shorter.
+
+    Block ``f_<i>_<tile>`` holds the consumers of range ``i``.
+    """
+    return [slice(c, min(c + size, n_consumers)) for c in range(0, n_consumers, size)]
+
+
 @dataclass(frozen=True)
 class BlockGraph:
     """A dask graph (plain dict), its output keys and their block labels.
@@ -234,10 +242,7 @@ def block_graph(
     coef_key = f"coef-{token}"
     if coef is not None:
         dsk[coef_key] = coef
-    chunks = [
-        slice(c, min(c + consumer_chunk, n_consumers))
-        for c in range(0, n_consumers, consumer_chunk)
-    ]
+    chunks = consumer_chunks(n_consumers, consumer_chunk)
     for t in tp.nonempty().tolist():
         rows, cols = grid.tile_slices(t)
         pkey = (f"points-{token}", t)
