@@ -27,7 +27,7 @@ from engine.execute import compute
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, read_points
-from engine.tiles import block_graph, partition
+from engine.tiles import block_graph, consumer_chunks, partition
 from kernels.binning import finite_extent
 from kernels.validate import first_failure
 
@@ -383,9 +383,10 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
     if layout.has_footprint:
         n_cat = len(layout.categories)
         per_col = np.zeros(len(layout.consumers) * n_cat)
+        chunks = consumer_chunks(len(layout.consumers), cfg.compute["consumer_chunk"])
         for lab, v in sums.items():
             if lab.startswith("f_"):
-                c0 = int(lab.split("_")[1]) * cfg.compute["consumer_chunk"] * n_cat
+                c0 = chunks[int(lab.split("_")[1])].start * n_cat
                 per_col[c0 : c0 + len(v)] += v
         ledger_cols = plan.totals.sum(axis=(0, 1)).ravel()
         scale = max(abs(ledger_cols).sum(), 1e-300)
