@@ -161,7 +161,7 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     :class:`~engine.errors.InputError` naming the file, column, row and the fix.
     """
     files = expand_paths(cfg["path"])
-    parts = [_columns(f, _read_table(f, cfg), cfg) for f in files]
+    parts = [_columns(f, *_read_table(f, cfg), cfg) for f in files]
     pts = _assemble(parts, files, cfg, ledger)
     del parts
     # Arrow's allocator keeps freed buffers for reuse; the tables are gone, give them back.
@@ -184,7 +184,7 @@ def points_from_frame(df: pd.DataFrame, source: str, cfg: dict[str, Any], ledger
             key="points.path",
             fix="give every column a single type (numbers or text)",
         ) from None
-    parts = [_columns(source, table, cfg)]
+    parts = [_columns(source, table, {}, cfg)]
     return _assemble(parts, [source], cfg, ledger, check_ids=False)
 
 
@@ -230,13 +230,17 @@ def _assemble(
 
 
 # ---------------------------------------------------------------------------- reading
-def _read_table(path: str, cfg: dict[str, Any]) -> pa.Table:
+def _read_table(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The file as an Arrow table, and its numeric point columns already as float64 arrays.
+
+    Parquet numeric columns (coordinates, emission) come back in the second item: fresh,
+    writable arrays that belong to the caller (see :func:`_read_parquet`).
+    """
     suffix = Path(path).suffix.lower()
     try:
         if suffix in (".parquet", ".pq", ".geoparquet"):
-            label_cols = [c for c in (cfg["sector"], cfg["region"]) if c]
-            table = pq.read_table(path, read_dictionary=label_cols)
-        elif suffix in (".csv", ".txt", ".gz"):
+            return _read_parquet(path, cfg)
+        if suffix in (".csv", ".txt", ".gz"):
             table = pacsv.read_csv(
                 path,
                 convert_options=pacsv.ConvertOptions(
@@ -244,11 +248,8 @@ def _read_table(path: str, cfg: dict[str, Any]) -> pa.Table:
                     strings_can_be_null=True,
                 ),
             )
-        else:
-            table = None
-        if table is not None:
             table.column_names  # noqa: B018  (names that are not UTF-8 fail here, not later)
-            return table
+            return table, {}
     except (pa.ArrowException, OSError, ValueError, MemoryError) as exc:
         # Corrupt or truncated files raise any of ArrowInvalid, ArrowIOError, ArrowMemoryError,
         # ArrowNotImplementedError (unknown encodings); unreadable ones PermissionError.
@@ -266,6 +267,51 @@ def _read_table(path: str, cfg: dict[str, Any]) -> pa.Table:
         key="points.path",
         fix="give a .csv, .parquet or GeoParquet file",
     )
+
+
+def _read_parquet(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """Read the configured columns of a Parquet file one row group at a time.
+
+    Numeric coordinate and emission columns are copied, row group by row group, into one
+    float64 array each (nulls become NaN, as ``to_numpy`` does); the rest stays Arrow (labels
+    dictionary-encoded). Reading the whole table and then concatenating its chunks would
+    touch every byte twice in fresh memory; here Arrow's buffers for one row group are reused
+    for the next (0.3 s instead of 0.5-1.4 s for 10 M points). Unused columns are not read.
+    If a configured column is missing or duplicated, every column is read so that the error
+    lists them.
+    """
+    labels = [c for c in (cfg["sector"], cfg["region"]) if c]
+    pf = pq.ParquetFile(path, read_dictionary=labels)
+    schema = pf.schema_arrow
+    names = schema.names
+    wanted = [c for c in (cfg["lon"], cfg["lat"], cfg["x"], cfg["y"], cfg["emission"]) if c]
+    wanted += _label_columns(cfg)
+    geo = _geo_metadata(schema)
+    if cfg["x"] is None and cfg["lon"] not in names and geo is not None:
+        wanted.append(geo.get("primary_column", "geometry"))
+    if any(names.count(c) != 1 for c in wanted):
+        return pf.read(), {}
+    wanted = list(dict.fromkeys(wanted))
+    numeric = {
+        c: np.empty(pf.metadata.num_rows)
+        for c in wanted
+        if pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)
+    }
+    chunks: dict[str, list[pa.Array]] = {c: [] for c in wanted if c not in numeric}
+    start = 0
+    for i in range(pf.num_row_groups):
+        group = pf.read_row_group(i, columns=wanted)
+        stop = start + group.num_rows
+        for c, out in numeric.items():
+            out[start:stop] = group.column(c).to_numpy()
+        for c, parts in chunks.items():
+            parts.extend(group.column(c).chunks)
+        start = stop
+        del group
+    columns = {c: pa.chunked_array(parts, schema.field(c).type) for c, parts in chunks.items()}
+    columns.update({c: pa.chunked_array([pa.array(a)]) for c, a in numeric.items()})
+    table = pa.table([columns[c] for c in wanted], names=wanted, metadata=schema.metadata)
+    return table, numeric
 
 
 def _label_columns(cfg: dict[str, Any]) -> list[str]:
@@ -366,24 +412,26 @@ def _ids(col: pa.ChunkedArray) -> pa.Array:
     return col.combine_chunks()
 
 
-def _columns(path: str, table: pa.Table, cfg: dict[str, Any]) -> dict[str, Any]:
+def _columns(
+    path: str, table: pa.Table, ready: dict[str, np.ndarray], cfg: dict[str, Any]
+) -> dict[str, Any]:
+    """The point columns of one file; ``ready`` holds numeric columns already read as float64."""
+
+    def number(key: str) -> np.ndarray:
+        name = cfg[key]
+        col = _require(path, table, name, key)
+        return ready[name] if name in ready else _numeric(path, col, name, key)
+
     out: dict[str, Any] = {}
     if cfg["x"] is not None:
-        out["cx"] = _numeric(path, _require(path, table, cfg["x"], "x"), cfg["x"], "x")
-        out["cy"] = _numeric(path, _require(path, table, cfg["y"], "y"), cfg["y"], "y")
+        out["cx"], out["cy"] = number("x"), number("y")
         out["crs"] = pyproj.CRS.from_user_input(cfg["crs"])
-    elif cfg["lon"] not in table.column_names and _geo_metadata(table) is not None:
+    elif cfg["lon"] not in table.column_names and _geo_metadata(table.schema) is not None:
         out["cx"], out["cy"], out["crs"] = _geoparquet_xy(path, table)
     else:
-        out["cx"] = _numeric(path, _require(path, table, cfg["lon"], "lon"), cfg["lon"], "lon")
-        out["cy"] = _numeric(path, _require(path, table, cfg["lat"], "lat"), cfg["lat"], "lat")
+        out["cx"], out["cy"] = number("lon"), number("lat")
         out["crs"] = pyproj.CRS.from_epsg(4326)
-    out["emission"] = _numeric(
-        path,
-        _require(path, table, cfg["emission"], "emission"),
-        cfg["emission"],
-        "emission",
-    )
+    out["emission"] = number("emission")
     out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
     out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
     if cfg["id"]:
@@ -395,8 +443,8 @@ def _text(path: str, table: pa.Table, column: str, key: str) -> pa.ChunkedArray:
     return _as_text(path, _require(path, table, column, key), column, key)
 
 
-def _geo_metadata(table: pa.Table) -> dict | None:
-    meta = table.schema.metadata or {}
+def _geo_metadata(schema: pa.Schema) -> dict | None:
+    meta = schema.metadata or {}
     raw = meta.get(b"geo")
     return json.loads(raw) if raw else None
 
@@ -404,7 +452,7 @@ def _geo_metadata(table: pa.Table) -> dict | None:
 def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
     import shapely
 
-    geo = _geo_metadata(table)
+    geo = _geo_metadata(table.schema)
     name = geo.get("primary_column", "geometry")
     info = geo.get("columns", {}).get(name, {})
     crs = pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else pyproj.CRS(4326)

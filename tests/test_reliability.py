@@ -118,7 +118,7 @@ def _unreadable_file(d: Path, mp) -> Path:
         def deny(*args, **kwargs):
             raise PermissionError(13, "Permission denied", str(f))
 
-        mp.setattr(pq, "read_table", deny)
+        mp.setattr(pq, "ParquetFile", deny)
     return cfg
 
 
