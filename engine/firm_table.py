@@ -24,7 +24,7 @@ def write_firm_table(path: Path, pts: Points, key: np.ndarray, att: Attribution)
     """
     n_cons, n_cat = len(att.consumers), len(att.categories)
     per_consumer = att.coef.reshape(-1, n_cons, n_cat).sum(axis=2)  # (R, C)
-    ids = pts.ids if pts.ids is not None else pa.array(pts.index)
+    ids = pts.ids if pts.ids is not None else pa.array(pts.rows())
     consumers = pa.array(att.consumers, type=pa.string())
     schema = pa.schema(
         [

@@ -176,7 +176,7 @@ def _tile_frame(
     pts = _partition_points(df, i, cfg, polygons, Ledger())
     x, y = pts.project(grid.crs)
     cell = grid.cell_index(x, y)
-    seq = (np.int64(i) << _ROW_BITS) + pts.index.astype(np.int64)
+    seq = (np.int64(i) << _ROW_BITS) + pts.rows().astype(np.int64)
     if keys is not None:
         pairs = pd.MultiIndex.from_arrays(
             [np.asarray(pts.region.astype(str)), np.asarray(pts.sector.astype(str))]

@@ -30,6 +30,8 @@ class Points:
 
     Coordinates are in ``crs`` (EPSG:4326 lon/lat unless the config gives x/y and a CRS).
     Labels are pandas Categoricals so that 10^7 points cost 10^7 small integers, not strings.
+    ``index`` is each point's row in the concatenated input, or None while that is simply
+    0 … n-1 (nothing dropped yet); :meth:`rows` gives it either way.
     """
 
     cx: np.ndarray | None
@@ -41,14 +43,14 @@ class Points:
     ids: pa.Array | None
     files: list[str]
     file_offsets: np.ndarray
-    index: np.ndarray
+    index: np.ndarray | None
 
     def __len__(self) -> int:
         return int(self.emission.shape[0])
 
     def where(self, i: int) -> tuple[str, int]:
         """(file, data row within that file) of point ``i`` of this (possibly subset) set."""
-        g = int(self.index[i])
+        g = i if self.index is None else int(self.index[i])
         f = int(np.searchsorted(self.file_offsets, g, side="right") - 1)
         return self.files[f], int(g - self.file_offsets[f])
 
@@ -64,8 +66,12 @@ class Points:
             None if self.ids is None else self.ids.filter(pa.array(keep)),
             self.files,
             self.file_offsets,
-            self.index[keep],
+            np.flatnonzero(keep) if self.index is None else self.index[keep],
         )
+
+    def rows(self) -> np.ndarray:
+        """Each point's row (0-based) in the concatenated input files."""
+        return np.arange(len(self)) if self.index is None else self.index
 
     def release_coordinates(self) -> None:
         """Free the coordinates once the points are indexed to cells (saves 16 B a point)."""
@@ -208,7 +214,7 @@ def _assemble(
     ids = pa.concat_arrays([p["id"] for p in parts]) if cfg["id"] else None
     ledger.add_input(em)
 
-    pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, np.arange(len(em)))
+    pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, None)
     _check_infinite_emission(pts, cfg)
     _check_swapped(pts, cfg)
     if ids is not None and check_ids:

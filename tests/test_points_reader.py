@@ -53,7 +53,7 @@ def test_row_groups_read_like_pandas(tmp_path, row_group_size):
     np.testing.assert_array_equal(pts.emission, ref["co2_t"].to_numpy(float)[valid])
     assert list(pts.sector.astype(str)) == list(ref["sector"].astype(str)[valid])
     assert list(pts.region.astype(str)) == list(ref["province"][valid])
-    np.testing.assert_array_equal(pts.index, np.flatnonzero(valid))
+    np.testing.assert_array_equal(pts.rows(), np.flatnonzero(valid))
     assert ledger.input_points == len(ref)
     assert ledger.input_total == pytest.approx(np.nansum(ref["co2_t"].to_numpy(float)))
     assert ledger.dropped_points == int((~valid).sum())
