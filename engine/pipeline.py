@@ -6,11 +6,14 @@ final-demand category and the exact national ledger ``totals``.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import glob
 import hashlib
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -344,7 +347,32 @@ def layout_for(grid: Grid, att: Any, dtype: str) -> store.Layout:
     )
 
 
+@contextlib.contextmanager
+def _older_objects_frozen() -> Iterator[None]:
+    """Keep the objects that exist before a run out of the garbage collector's passes.
+
+    A run makes few reference cycles, yet each full collection during it walks every object of
+    numpy, pandas, numba, dask, xarray and zarr (0.1-0.2 s a run). ``gc.freeze`` sets them
+    aside for the run and ``gc.unfreeze`` returns them (they are still collected afterwards).
+    Nothing is done when the caller has frozen objects itself: those stay as the caller left
+    them.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
+    with _older_objects_frozen():
+        return _execute_plan(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+
+
+def _execute_plan(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
     final = Path(cfg.output["path"])
     store.prepare_output(final, cfg.output["overwrite"], resume)
     if cfg.compute["larger_than_memory"]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dask
 import dask.array as da
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
@@ -365,8 +366,12 @@ def open_store(path: str | os.PathLike) -> xr.Dataset:
             fix="finish it with `footgrid run CONFIG --resume`",
         )
     ds = xr.open_zarr(p, decode_coords="all")
-    # Small label coordinates (e.g. ``domestic``) are loaded eagerly; rasters stay lazy.
-    small = {k: ds[k].load() for k in ds.coords if k not in ds.dims and ds[k].ndim <= 1}
+    # Small label coordinates (e.g. ``domestic``) are loaded eagerly; rasters stay lazy. With
+    # dask's synchronous ``get`` given as a function: looking a scheduler up by name (or by
+    # default) imports distributed (0.1-0.2 s) to find a client, for a few bytes.
+    small = {
+        k: ds[k].load(scheduler=dask.get) for k in ds.coords if k not in ds.dims and ds[k].ndim <= 1
+    }
     return ds.assign_coords(small)
 
 

@@ -112,3 +112,29 @@ def test_firm_table_splits_each_firm_by_consumer(tmp_path):
     per_consumer = table.groupby("consumer", observed=True).tonnes.sum()
     ledger = ds.totals.sum(("region", "sector", "category")).to_series()
     np.testing.assert_allclose(per_consumer.loc[ledger.index].to_numpy(), ledger.to_numpy())
+
+
+def test_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
+    """Objects older than a run are frozen during it only; a caller's own freeze is kept."""
+    import gc
+
+    cfg = make_case(tmp_path, 200, output={"path": "out.zarr", "overwrite": True})
+    assert gc.get_freeze_count() == 0
+    seen = []
+    real = engine.pipeline._execute_plan
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        return real(*args, **kwargs)
+
+    engine.pipeline._execute_plan = spy
+    try:
+        engine.run(cfg)
+        assert seen[-1] > 0 and gc.get_freeze_count() == 0
+        gc.freeze()
+        engine.run(cfg)
+        # the caller's frozen objects stay frozen (the count only drops as some of them die)
+        assert seen[-1] > 0 and gc.get_freeze_count() > 0.9 * seen[-1]
+    finally:
+        gc.unfreeze()
+        engine.pipeline._execute_plan = real
