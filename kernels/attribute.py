@@ -1,10 +1,11 @@
 """One footprint block: a tile's points times their attribution coefficients.
 
-A tile's points are first mapped to the tile's occupied cells (``occupied_cells``, once per
-tile); every block of that tile then sums into a small float64 array of occupied cells × block
-columns and scatters it into ``out``, which the caller keeps all-zero elsewhere. At 1 km fewer
-than a fifth of a tile's cells hold points, so this touches a fraction of the memory a dense
-(cells × columns) accumulator would.
+A tile's points are first grouped by cell (``group_by_cell``, a stable counting sort, once per
+tile); every block of that tile then walks the occupied cells in order, sums each cell's points
+into a few registers (one per block column) and writes them into ``out``, which the caller
+keeps all-zero elsewhere. At 1 km fewer than a fifth of a tile's cells hold points, and the
+points of a cell are contiguous, so a block reads its inputs once, in order, and writes each
+occupied cell once (summing in input order per cell, as a scatter-add would).
 """
 
 from __future__ import annotations
@@ -15,47 +16,64 @@ from kernels.jit import ngjit
 
 
 @ngjit
-def occupied_cells(local: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
-    """The cells of a tile that hold points, and each point's slot among them.
+def group_by_cell(
+    local: np.ndarray, key: np.ndarray, emission: np.ndarray, n_cells: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A tile's points grouped by cell (stable: input order kept inside a cell).
 
     Parameters
     ----------
     local
         Cell index inside the tile, per point (``0 <= local < n_cells``).
+    key, emission
+        Coefficient row and emission per point, carried along.
     n_cells
         Cells in the tile.
 
     Returns
     -------
-    slot : numpy.ndarray
-        Per point, the position of its cell in ``cells`` (int32).
     cells : numpy.ndarray
         The occupied cells, ascending (int64).
+    starts : numpy.ndarray
+        ``len(cells) + 1`` offsets: the points of ``cells[s]`` are ``starts[s]:starts[s+1]``.
+    key, emission : numpy.ndarray
+        The inputs in that order.
     """
-    slot_of = np.full(n_cells, -1, dtype=np.int32)
-    for p in range(local.shape[0]):
-        slot_of[local[p]] = 0
+    n = local.shape[0]
+    cursor = np.zeros(n_cells, dtype=np.int64)
+    for p in range(n):
+        cursor[local[p]] += 1
     n_occ = 0
     for i in range(n_cells):
-        if slot_of[i] == 0:
+        if cursor[i] > 0:
             n_occ += 1
     cells = np.empty(n_occ, dtype=np.int64)
+    starts = np.empty(n_occ + 1, dtype=np.int64)
     s = 0
+    pos = 0
     for i in range(n_cells):
-        if slot_of[i] == 0:
+        c = cursor[i]
+        if c > 0:
             cells[s] = i
-            slot_of[i] = s
+            starts[s] = pos
+            cursor[i] = pos
+            pos += c
             s += 1
-    slot = np.empty(local.shape[0], dtype=np.int32)
-    for p in range(local.shape[0]):
-        slot[p] = slot_of[local[p]]
-    return slot, cells
+    starts[n_occ] = pos
+    key_out = np.empty(n, dtype=key.dtype)
+    emission_out = np.empty(n, dtype=emission.dtype)
+    for p in range(n):
+        q = cursor[local[p]]
+        key_out[q] = key[p]
+        emission_out[q] = emission[p]
+        cursor[local[p]] = q + 1
+    return cells, starts, key_out, emission_out
 
 
 @ngjit
 def attribute_block(
-    slot: np.ndarray,
     cells: np.ndarray,
+    starts: np.ndarray,
     key: np.ndarray,
     emission: np.ndarray,
     coef: np.ndarray,
@@ -64,19 +82,15 @@ def attribute_block(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Footprint of one (consumer chunk × tile) block, accumulated in float64.
 
-    ``out[j, cells[slot[p]]] = Σ_p emission[p] * coef[key[p], col0 + j]`` for ``j`` in
-    ``range(out.shape[0])``; points with ``key[p] < 0`` are skipped. Only the occupied cells
-    of ``out`` are written: the caller passes ``out`` all-zero (and may zero it again with
-    :func:`clear_cells`).
+    ``out[j, cells[s]] = Σ_p emission[p] * coef[key[p], col0 + j]`` over the points ``p`` of
+    cell ``s`` (``starts[s]:starts[s+1]``), for ``j`` in ``range(out.shape[0])``; points with
+    ``key[p] < 0`` are skipped. Only the occupied cells of ``out`` are written: the caller
+    passes ``out`` all-zero (and may zero it again with :func:`clear_cells`).
 
     Parameters
     ----------
-    slot, cells
-        From :func:`occupied_cells` of the tile's points.
-    key
-        Coefficient row per point (one row per producing region × inventory sector).
-    emission
-        Emission per point (t/yr).
+    cells, starts, key, emission
+        A tile's points grouped by cell (:func:`group_by_cell`).
     coef
         (n_keys, n_columns) coefficients: the columns are consumer × category, flattened.
     col0
@@ -91,21 +105,22 @@ def attribute_block(
         column's raster is all zeros).
     """
     width = out.shape[0]
-    acc = np.zeros((cells.shape[0], width), dtype=np.float64)
-    for p in range(slot.shape[0]):
-        k = key[p]
-        if k < 0:
-            continue
-        e = emission[p]
-        s = slot[p]
-        for j in range(width):
-            acc[s, j] += e * coef[k, col0 + j]
+    acc = np.zeros(width, dtype=np.float64)
     sums = np.zeros(width, dtype=np.float64)
     abs_sums = np.zeros(width, dtype=np.float64)
     for s in range(cells.shape[0]):
+        for j in range(width):
+            acc[j] = 0.0
+        for p in range(starts[s], starts[s + 1]):
+            k = key[p]
+            if k < 0:
+                continue
+            e = emission[p]
+            for j in range(width):
+                acc[j] += e * coef[k, col0 + j]
         c = cells[s]
         for j in range(width):
-            v = acc[s, j]
+            v = acc[j]
             out[j, c] = v
             sums[j] += v
             abs_sums[j] += abs(v)
@@ -114,19 +129,19 @@ def attribute_block(
 
 @ngjit
 def emission_block(
-    slot: np.ndarray, cells: np.ndarray, emission: np.ndarray, out: np.ndarray
+    cells: np.ndarray, starts: np.ndarray, emission: np.ndarray, out: np.ndarray
 ) -> float:
-    """``out[cells[slot[p]]] = Σ_p emission[p]`` (float64 sums); returns the block total.
+    """``out[cells[s]] = Σ emission[starts[s]:starts[s+1]]`` (float64 sums); returns the total.
 
     ``out`` (flat, float32 or float64) is zero on entry; only occupied cells are written.
     """
-    acc = np.zeros(cells.shape[0], dtype=np.float64)
-    for p in range(slot.shape[0]):
-        acc[slot[p]] += emission[p]
     total = 0.0
     for s in range(cells.shape[0]):
-        out[cells[s]] = acc[s]
-        total += acc[s]
+        acc = 0.0
+        for p in range(starts[s], starts[s + 1]):
+            acc += emission[p]
+        out[cells[s]] = acc
+        total += acc
     return total
 
 

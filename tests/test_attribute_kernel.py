@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine import tiles
-from kernels import attribute_block, clear_cells, emission_block, occupied_cells
+from kernels import attribute_block, clear_cells, emission_block, group_by_cell
 
 
 @st.composite
@@ -31,23 +31,27 @@ def tile_case(draw):
 @given(tile_case(), st.sampled_from(["float32", "float64"]))
 def test_block_kernels_equal_dense_numpy(case, dtype):
     n_cells, local, key, e, coef, col0, width = case
-    slot, cells = occupied_cells(local, n_cells)
+    cells, starts, key_g, e_g = group_by_cell(local, key, e, n_cells)
     np.testing.assert_array_equal(cells, np.unique(local))
-    np.testing.assert_array_equal(cells[slot], local)
+    # the grouping is numpy's stable sort by cell
+    order = np.argsort(local, kind="stable")
+    np.testing.assert_array_equal(key_g, key[order])
+    np.testing.assert_array_equal(e_g, e[order])
+    np.testing.assert_array_equal(starts, np.searchsorted(local[order], np.r_[cells, n_cells]))
 
     ref = np.zeros((width, n_cells))
     ok = key >= 0
     for j in range(width):
         np.add.at(ref[j], local[ok], e[ok] * coef[key[ok], col0 + j])
     out = np.zeros((width, n_cells), dtype=dtype)
-    sums, abs_sums = attribute_block(slot, cells, key, e, coef, col0, out)
+    sums, abs_sums = attribute_block(cells, starts, key_g, e_g, coef, col0, out)
     np.testing.assert_allclose(out, ref.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-12)
     np.testing.assert_allclose(sums, ref.sum(axis=1), rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(abs_sums, np.abs(ref).sum(axis=1), rtol=1e-10, atol=1e-9)
 
     em_ref = np.bincount(local, weights=e, minlength=n_cells)
     em = np.zeros(n_cells, dtype=dtype)
-    total = emission_block(slot, cells, e, em)
+    total = emission_block(cells, starts, e_g, em)
     np.testing.assert_allclose(em, em_ref.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-12)
     assert np.isclose(total, em_ref.sum(), rtol=1e-12)
 
@@ -60,12 +64,10 @@ def test_scratch_buffer_is_zero_for_every_block_and_dropped_after_an_error():
     rng = np.random.default_rng(1)
     for n_cells in (64, 16, 100):  # shapes of different sizes share one buffer
         local = rng.integers(0, n_cells, 50)
-        slot, cells = occupied_cells(local, n_cells)
+        cells, starts, key, e = group_by_cell(local, np.zeros(50, np.int64), np.ones(50), n_cells)
         with tiles._zeroed((3, n_cells), "float32", cells) as out:
             assert not out.any()
-            attribute_block(
-                slot, cells, np.zeros(50, np.int64), np.ones(50), np.ones((1, 3)), 0, out
-            )
+            attribute_block(cells, starts, key, e, np.ones((1, 3)), 0, out)
             assert out.any()
     with tiles._zeroed((2, 10), "float32", cells[:0]) as out:
         assert not out.any()
