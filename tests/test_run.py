@@ -138,3 +138,18 @@ def test_run_leaves_the_garbage_collector_as_it_found_it(tmp_path):
     finally:
         gc.unfreeze()
         engine.pipeline._execute_plan = real
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_importing_the_engine_leaves_the_collector_as_it_was(before):
+    import subprocess
+    import sys
+
+    code = (
+        "import gc\n"
+        f"{'gc.enable()' if before else 'gc.disable()'}\n"
+        "import engine\n"
+        "print(gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(before)
