@@ -16,10 +16,13 @@ console script does), so neither pays Python's 0.3-0.6 s shutdown collections.
 Before each run, the store it will write is moved aside (a rename) and every store is deleted
 once all cases are measured, so no run deletes files and none creates files right after
 thousands were deleted: on ext4 without a journal (these machines), creating a file scans past
-the inodes deleted in the last minutes, which made a run's 5 000 chunk files cost 0.3 to 3 s
-depending on what the previous run had deleted. The 10 M × 1 km case needs about 20 GB of
-free disk for its stores until the end. Dirty pages are flushed (``os.sync``) before each timed
-run, so that no run pays for the previous run's writeback on these 2 cores.
+the inodes deleted in the last minutes (60 s, or 360 s while the inode table is not yet
+written back), which made a run's 5 000 chunk files cost 0.3 to 3 s depending on what the
+previous run had deleted. The 10 M × 1 km case needs about 20 GB of free disk for its stores
+until the end. The store moved aside is written back (``os.sync``: no run pays for the
+previous run's writeback on these 2 cores) and its pages are dropped from the page cache
+(``posix_fadvise``): with 1 GB more cache after every run, footgrid's runs grew from 7 to
+9-10 s over 14 runs on this VM, a drift that the alternation spreads unevenly over methods.
 
 Peer: the numpy baseline of issue 4 — read the firms, project, bin (floor), solve the MRIO
 (``numpy.linalg.solve``), then per consumer ``np.bincount`` of ``e * M[row, c]`` over flat cell
@@ -517,11 +520,30 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
 
 def _set_aside(store: Path, workdir: Path) -> None:
-    """Move ``store`` (if any) into ``workdir/trash`` so that the next run does not delete it."""
+    """Move ``store`` (if any) into ``workdir/trash`` so that the next run does not delete it,
+    write it to disk and drop its pages from the page cache (so that every run starts with the
+    same page cache instead of one that grows by a store per run)."""
     if store.exists():
         trash = workdir / "trash"
         trash.mkdir(exist_ok=True)
-        store.rename(trash / f"{store.name}.{time.time_ns()}")
+        aside = trash / f"{store.name}.{time.time_ns()}"
+        store.rename(aside)
+        if hasattr(os, "sync"):
+            os.sync()
+        _drop_cached(aside)
+
+
+def _drop_cached(folder: Path) -> None:
+    """``posix_fadvise(DONTNEED)`` every file under ``folder`` (written back already)."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
 
 
 def _cleanup(workdir: Path) -> None:
