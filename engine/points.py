@@ -279,29 +279,44 @@ def _read_parquet(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, n
     """Read the configured columns of a Parquet file one row group at a time.
 
     Numeric coordinate and emission columns are copied, row group by row group, into one
-    float64 array each (nulls become NaN, as ``to_numpy`` does); the rest stays Arrow (labels
-    dictionary-encoded). Reading the whole table and then concatenating its chunks would
-    touch every byte twice in fresh memory; here Arrow's buffers for one row group are reused
-    for the next (0.3 s instead of 0.5-1.4 s for 10 M points). Unused columns are not read.
-    If a configured column is missing or duplicated, every column is read so that the error
-    lists them.
+    float64 array each (nulls become NaN, as ``to_numpy`` does); the rest stays Arrow (text
+    labels dictionary-encoded, other label and id columns in their own type). Reading the
+    whole table and then concatenating its chunks would touch every byte twice in fresh
+    memory; here Arrow's buffers for one row group are reused for the next (0.3 s instead of
+    0.5-1.4 s for 10 M points). Unused columns are not read. If a configured column is missing
+    or duplicated, every column is read so that the error lists them.
     """
-    labels = [c for c in (cfg["sector"], cfg["region"]) if c]
-    pf = pq.ParquetFile(path, read_dictionary=labels)
-    schema = pf.schema_arrow
+    schema = pq.read_schema(path)
     names = schema.names
-    wanted = [c for c in (cfg["lon"], cfg["lat"], cfg["x"], cfg["y"], cfg["emission"]) if c]
-    wanted += _label_columns(cfg)
+
+    def once(c: str) -> bool:
+        return names.count(c) == 1
+
+    def kind(c: str) -> pa.DataType:
+        return schema.field(c).type
+
+    label_cols = _label_columns(cfg)
+    # Text labels come back dictionary-encoded (repetitive strings cost one small int a row).
+    text = [
+        c
+        for c in (cfg["sector"], cfg["region"])
+        if c and once(c) and (pa.types.is_string(kind(c)) or pa.types.is_large_string(kind(c)))
+    ]
     geo = _geo_metadata(schema)
-    if cfg["x"] is None and cfg["lon"] not in names and geo is not None:
-        wanted.append(geo.get("primary_column", "geometry"))
-    if any(names.count(c) != 1 for c in wanted):
+    if cfg["x"] is not None:
+        coords = [cfg["x"], cfg["y"]]
+    elif cfg["lon"] not in names and geo is not None:
+        coords = [geo.get("primary_column", "geometry")]
+    else:
+        coords = [cfg["lon"], cfg["lat"]]
+    wanted = list(dict.fromkeys([*coords, cfg["emission"], *label_cols]))
+    pf = pq.ParquetFile(path, read_dictionary=text)
+    if not all(once(c) for c in wanted):
         return pf.read(), {}
-    wanted = list(dict.fromkeys(wanted))
     numeric = {
         c: np.empty(pf.metadata.num_rows)
-        for c in wanted
-        if pa.types.is_integer(schema.field(c).type) or pa.types.is_floating(schema.field(c).type)
+        for c in dict.fromkeys([*coords, cfg["emission"]])
+        if c not in label_cols and (pa.types.is_integer(kind(c)) or pa.types.is_floating(kind(c)))
     }
     chunks: dict[str, list[pa.Array]] = {c: [] for c in wanted if c not in numeric}
     start = 0
@@ -314,7 +329,8 @@ def _read_parquet(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, n
             parts.extend(group.column(c).chunks)
         start = stop
         del group
-    columns = {c: pa.chunked_array(parts, schema.field(c).type) for c, parts in chunks.items()}
+    types = pf.schema_arrow
+    columns = {c: pa.chunked_array(parts, types.field(c).type) for c, parts in chunks.items()}
     columns.update({c: pa.chunked_array([pa.array(a)]) for c, a in numeric.items()})
     table = pa.table([columns[c] for c in wanted], names=wanted, metadata=schema.metadata)
     return table, numeric
@@ -423,10 +439,17 @@ def _columns(
 ) -> dict[str, Any]:
     """The point columns of one file; ``ready`` holds numeric columns already read as float64."""
 
+    given: set[str] = set()
+
     def number(key: str) -> np.ndarray:
         name = cfg[key]
         col = _require(path, table, name, key)
-        return ready[name] if name in ready else _numeric(path, col, name, key)
+        if name not in ready:
+            return _numeric(path, col, name, key)
+        # One array per role: coordinates are projected in place later.
+        arr = ready[name].copy() if name in given else ready[name]
+        given.add(name)
+        return arr
 
     out: dict[str, Any] = {}
     if cfg["x"] is not None:

@@ -97,3 +97,85 @@ def test_missing_column_lists_every_column_of_the_file(tmp_path):
     with pytest.raises(InputError, match=r"no column 'co2'.*name, lon, lat, co2_t") as info:
         read_points(_cfg(path, emission="co2"), Ledger())
     assert info.value.column == "co2"
+
+
+def test_missing_label_column_is_named(tmp_path):
+    path = tmp_path / "firms.parquet"
+    t = _table(20, np.random.default_rng(0)).rename_columns(
+        ["name", "lon", "lat", "co2_t", "sec", "province"]
+    )
+    pq.write_table(t, path)
+    with pytest.raises(InputError, match="no column 'sector'"):
+        read_points(_cfg(path), Ledger())
+
+
+def test_integer_labels_and_ids_keep_nulls_and_precision(tmp_path):
+    """Integer region and id columns stay integers: a null region is dropped, not 'nan', and
+    ids above 2**53 stay distinct (pandas' reading of the file is the reference)."""
+    path = tmp_path / "firms.parquet"
+    n = 6
+    pq.write_table(
+        pa.table(
+            {
+                "lon": [110.0] * n,
+                "lat": [30.0] * n,
+                "co2_t": [1.0] * n,
+                "sector": ["A"] * n,
+                "province": pa.array([1, None, 3, 4, 5, 6], pa.int64()),
+                "firm_id": pa.array([2**60 + i for i in range(n)], pa.int64()),
+            }
+        ),
+        path,
+        row_group_size=4,
+    )
+    ref = pd.read_parquet(path)
+    ledger = Ledger()
+    pts = read_points(_cfg(path, id="firm_id"), ledger)
+    keep = ref["province"].notna().to_numpy()
+    assert list(pts.region.astype(str)) == [str(int(v)) for v in ref["province"][keep]]
+    assert [str(v) for v in pts.ids.to_pylist()] == [str(v) for v in ref["firm_id"][keep]]
+    assert ledger.dropped_points == 1
+
+
+def test_xy_and_geoparquet_files_take_the_row_group_path(tmp_path, monkeypatch):
+    import shapely
+
+    rng = np.random.default_rng(2)
+    n = 50
+    x, y = rng.uniform(0, 1e6, n), rng.uniform(0, 1e6, n)
+    base = {"co2_t": rng.uniform(1, 2, n), "sector": ["A"] * n, "province": ["P1"] * n}
+    xy = tmp_path / "xy.parquet"
+    pq.write_table(pa.table({"x": x, "y": y, **base}), xy, row_group_size=16)
+    geo = tmp_path / "geo.parquet"
+    gdf = pd.DataFrame(base).assign(geometry=shapely.to_wkb(shapely.points(x, y)))
+    meta = {
+        b"geo": (
+            b'{"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": '
+            b'{"encoding": "WKB", "geometry_types": ["Point"], "crs": "EPSG:3857"}}}'
+        )
+    }
+    t = pa.Table.from_pandas(gdf, preserve_index=False)
+    pq.write_table(t.replace_schema_metadata({**t.schema.metadata, **meta}), geo)
+
+    def whole_table(*args, **kwargs):
+        raise AssertionError("read the whole table instead of row groups")
+
+    monkeypatch.setattr(pq, "read_table", whole_table)
+    monkeypatch.setattr(pq.ParquetFile, "read", whole_table)
+    pts = read_points(_cfg(xy, x="x", y="y", crs="EPSG:3857"), Ledger())
+    np.testing.assert_array_equal(pts.cx, x)
+    np.testing.assert_array_equal(pts.cy, y)
+    pts = read_points(_cfg(geo), Ledger())
+    np.testing.assert_array_equal(pts.cx, x)
+    assert pts.crs.to_epsg() == 3857
+
+
+def test_one_column_in_two_roles_gets_two_arrays(tmp_path):
+    """Coordinates are projected in place: a column that is also the emission is not shared."""
+    path = tmp_path / "firms.parquet"
+    n = 10
+    v = np.linspace(1, 2, n)
+    pq.write_table(pa.table({"x": v, "y": v, "sector": ["A"] * n, "province": ["P1"] * n}), path)
+    pts = read_points(_cfg(path, x="x", y="y", crs="EPSG:3857", emission="x"), Ledger())
+    assert not np.shares_memory(pts.cx, pts.emission)
+    np.testing.assert_array_equal(pts.emission, v)
