@@ -11,6 +11,7 @@ stable and each cell belongs to one tile).
 from __future__ import annotations
 
 import os
+import threading
 from functools import partial
 from itertools import pairwise
 
@@ -37,14 +38,27 @@ class GridScratch:
     per point, then cells and values in block order). Fresh ones cost page faults: the kernel
     zeroes every page on first touch, which on a VM can take as long as the gridding. Pass one
     ``GridScratch`` to successive calls (year after year, or batch after batch into one ``out``)
-    and they are allocated once, at the largest size seen. Not thread-safe: one per thread.
+    and they are allocated once, at the largest size seen. One per thread (a second thread
+    using it gets a ``RuntimeError``).
     """
 
     def __init__(self) -> None:
         self._arrays: dict[str, np.ndarray] = {}
+        self._owner: int | None = None
 
     def array(self, name: str, n: int, dtype: type) -> np.ndarray:
-        """An uninitialised array ``name`` of ``n`` items of ``dtype`` (reused when it fits)."""
+        """An uninitialised array ``name`` of ``n`` items of ``dtype`` (reused when it fits).
+
+        Raises ``RuntimeError`` when called from another thread than the first caller's: two
+        threads sharing the arrays would overwrite each other's points.
+        """
+        me = threading.get_ident()
+        if self._owner is None:
+            self._owner = me
+        elif self._owner != me:
+            raise RuntimeError(
+                "a GridScratch was used from two threads; give each thread its own GridScratch"
+            )
         a = self._arrays.get(name)
         if a is None or a.dtype != dtype or a.size < n:
             a = self._arrays[name] = np.empty(n, dtype=dtype)

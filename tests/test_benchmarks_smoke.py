@@ -87,6 +87,27 @@ def test_grid_array_batches_into_out_with_reused_scratch() -> None:
         grid_array(x, y, w, g, out=np.zeros(g.shape)[:, ::-1])
 
 
+def test_grid_scratch_refuses_a_second_thread() -> None:
+    import threading
+
+    x, y, w = clustered_xy(1000, seed=1, centres=5)
+    g = china_grid(200_000.0, tile=8)
+    scratch = GridScratch()
+    grid_array(x, y, w, g, method="tiled", scratch=scratch)
+    errors = []
+
+    def other() -> None:
+        try:
+            grid_array(x, y, w, g, method="tiled", scratch=scratch)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert errors and "two threads" in errors[0]
+
+
 def test_grid_array_docstring_example() -> None:
     import doctest
 
