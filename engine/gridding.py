@@ -10,7 +10,6 @@ stable and each cell belongs to one tile).
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import partial
 from itertools import pairwise
@@ -18,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from engine.grid import Grid
-from engine.threads import run_jobs, split
+from engine.threads import cpu_count, range_offsets, run_jobs, split
 from kernels.gridding import bin_and_count, bin_and_scatter, place_by_tile, scatter_range
 
 #: Rasters up to this many bytes (float64) are filled in one pass: they stay in cache anyway,
@@ -157,7 +156,7 @@ def grid_array(
         block = int(block or min(grid.tile, BLOCK))
         if block < 1:
             raise ValueError(f"block must be a positive number of cells, got {block}")
-        workers = workers or os.cpu_count() or 1
+        workers = workers or cpu_count()
         _tiled(x, y, values, grid, flat, workers, block, scratch or GridScratch())
     return out
 
@@ -206,10 +205,7 @@ def _tiled(
         ]
     )
     # Stable: tile-major, then range order, then input order inside a range.
-    per_tile = counts.sum(axis=0)
-    offsets = np.zeros(n_tiles + 1, dtype=np.int64)
-    np.cumsum(per_tile, out=offsets[1:])
-    fills = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+    offsets, fills = range_offsets(counts)
     kept = int(offsets[-1])
     sorted_cell = scratch.array("sorted_cell", kept, cell_t)
     sorted_value = scratch.array("sorted_value", kept, np.float64)

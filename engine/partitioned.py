@@ -39,7 +39,8 @@ from engine.execute import compute_tasks
 from engine.grid import Grid
 from engine.ledger import Ledger
 from engine.points import Points, expand_paths, points_from_frame
-from engine.tiles import _emissions_task, _footprint_task, consumer_chunks, tile_points
+from engine.tiles import _emissions_task, _footprint_task, consumer_chunks
+from kernels import group_by_cell
 
 log = logging.getLogger("footgrid")
 
@@ -225,7 +226,7 @@ def _blocks(
     for s, t_end in zip(starts, ends, strict=True):
         t = int(tiles[s])
         rows, cols = grid.tile_slices(t)
-        pts = tile_points(
+        pts = group_by_cell(
             local[s:t_end],
             key[s:t_end],
             e[s:t_end],

@@ -16,6 +16,20 @@ def split(n: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in pairwise(bounds.tolist()) if b > a]
 
 
+def range_offsets(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of a stable counting sort whose counting ran over ranges of the input.
+
+    ``counts[r, b]`` is the number of items of range ``r`` going to bucket ``b``. Returns
+    ``offsets`` (``n_buckets + 1``: bucket ``b`` is ``offsets[b]:offsets[b + 1]``) and
+    ``fills`` (``[r, b]``: where range ``r``'s first item of bucket ``b`` goes), so that the
+    ranges can be placed in parallel and the items of a bucket keep their input order.
+    """
+    offsets = np.zeros(counts.shape[1] + 1, dtype=np.int64)
+    np.cumsum(counts.sum(axis=0), out=offsets[1:])
+    fills = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+    return offsets, fills
+
+
 def run_jobs(jobs: list[Callable[[], object]]) -> None:
     """Run kernel calls on threads (the kernels release the GIL); one job runs inline."""
     if len(jobs) <= 1:

@@ -18,7 +18,7 @@ from dask.base import tokenize
 
 from engine import store
 from engine.grid import Grid
-from engine.threads import cpu_count, run_jobs, split
+from engine.threads import cpu_count, range_offsets, run_jobs, split
 from kernels import (
     attribute_block,
     clear_cells,
@@ -91,9 +91,7 @@ def partition(
             for i, (a, b) in enumerate(ranges)
         ]
     )
-    offsets = np.zeros(n_tiles + 1, dtype=np.int64)
-    np.cumsum(counts.sum(axis=0), out=offsets[1:])
-    fills = offsets[:-1] + np.cumsum(counts, axis=0) - counts
+    offsets, fills = range_offsets(counts)
     kept = int(offsets[-1])
     local = np.empty(kept, dtype=np.int64)
     key_out = np.empty(kept, dtype=np.int64)
@@ -123,17 +121,6 @@ def partition(
 
 
 # ----------------------------------------------------------------------------- tasks
-def tile_points(local: np.ndarray, key: np.ndarray, emission: np.ndarray, n_cells: int) -> tuple:
-    """A tile's points ready for its blocks: ``(cells, starts, key, emission)``.
-
-    The points grouped by cell (:func:`kernels.group_by_cell`): computed once per tile, shared
-    by all its blocks, which then read their inputs in order instead of summing into a
-    per-cell accumulator at random (0.9 -> 0.2 s of kernel time at 10 M points × 50
-    consumers, 1 km).
-    """
-    return group_by_cell(local, key, emission, n_cells)
-
-
 class _Scratch(threading.local):
     """Per-thread flat buffers, all-zero between uses (one per dtype)."""
 
@@ -269,8 +256,10 @@ def block_graph(
                 labels.append(label)
                 needed = True
         if needed:
+            # The tile's points grouped by cell, once, for all its blocks (``pts`` of the
+            # tasks above: ``cells, starts, key, emission``).
             dsk[pkey] = (
-                tile_points,
+                group_by_cell,
                 *tp.tile(t),
                 (rows.stop - rows.start) * (cols.stop - cols.start),
             )
