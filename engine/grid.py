@@ -283,8 +283,12 @@ class Grid:
         return cell_index(
             np.ascontiguousarray(x, dtype=np.float64),
             np.ascontiguousarray(y, dtype=np.float64),
-            self.xedges,
-            self.yedges,
+            self.xmin,
+            self.res_x,
+            self.nx,
+            self.ymin,
+            self.res_y,
+            self.ny,
         )
 
     def __dask_tokenize__(self) -> tuple:

@@ -1,12 +1,15 @@
-"""Fused gridding kernels: points -> tile-ordered (cell, value) -> raster, in three passes.
+"""Fused gridding kernels: points -> block-ordered (cell, value) -> raster, in three passes.
 
-The same arithmetic as ``cell_index`` + partition by tile + per-tile ``scatter_add`` (the
-pipeline's emission tiles), fused so that each pass reads its inputs once and writes only what
-the next pass needs. Every kernel works on a range of points or tiles, so that the caller can run
-disjoint ranges on threads (the GIL is released).
+The same arithmetic as ``cell_index`` + a stable partition by square block + a scatter-add per
+block, fused so that each pass reads its inputs once and writes only what the next pass needs.
+Every kernel works on the arrays it is given (the caller passes each thread its own slices:
+loops over ``range(len)`` compile to SIMD code, loops over ``range(start, stop)`` do not, as
+Numba cannot prove such an index non-negative).
 
-Because the partition is stable and every cell lies in exactly one tile, each cell receives its
-points in input order whichever path is taken: the tiled result is bitwise equal to a direct
+Points travel between the passes as one integer *key*: ``block << 16 | row_in_block << 8 |
+col_in_block`` (blocks at most 256 cells on a side), so the block and the cell inside it are
+shifts and masks away. Because the partition is stable and every cell lies in exactly one block,
+each cell receives its points in input order: the result is bitwise equal to a direct
 ``out[cell[p]] += value[p]`` in input order.
 """
 
@@ -14,98 +17,153 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.binning import _bin
+from kernels.binning import CHUNK, _estimate_bin, _inverse_res, _settled_bin, uniform_bins
 from kernels.jit import ngjit
+
+#: Largest block edge the key holds (8 bits for the row and 8 for the column inside a block).
+MAX_BLOCK = 256
 
 
 @ngjit
-def bin_and_count(
+def _key(col: int, j: int, ny: int, shift: int, n_blocks_x: int) -> int:
+    """Key of the cell at column ``col`` and ascending bin ``j`` (-1 if either is -1)."""
+    row = ny - 1 - j
+    mask = (1 << shift) - 1
+    v = ((((row >> shift) * n_blocks_x + (col >> shift)) << 16)
+         | ((row & mask) << 8) | (col & mask))  # fmt: skip
+    return v if (col >= 0) & (j >= 0) else -1
+
+
+@ngjit
+def block_keys(
     x: np.ndarray,
     y: np.ndarray,
-    xedges: np.ndarray,
-    yedges: np.ndarray,
-    tile_of_col: np.ndarray,
-    tile_of_row: np.ndarray,
-    start: int,
-    stop: int,
-    cell: np.ndarray,
-    tile: np.ndarray,
+    x0: float,
+    dx: float,
+    nx: int,
+    y0: float,
+    dy: float,
+    ny: int,
+    shift: int,
+    n_blocks_x: int,
+    key: np.ndarray,
     counts: np.ndarray,
 ) -> None:
-    """Pass 1 over points ``[start, stop)``: flat cell index, tile id and points per tile.
+    """Pass 1: the key of every point (-1 outside the grid or NaN) and the points per block.
 
     Parameters
     ----------
     x, y
         Point coordinates in the grid CRS (float64).
-    xedges, yedges
-        Ascending cell edges (``nx + 1`` and ``ny + 1`` values).
-    tile_of_col, tile_of_row
-        Tile column of every grid column and ``tile row * n_tiles_x`` of every grid row
-        (lookup tables: no integer division per point).
-    start, stop
-        The range of points this call handles.
-    cell, tile
-        Outputs, full length: flat cell index (``row * nx + col``, rows from the top) and tile
-        id of each point; both -1 outside the grid.
+    x0, dx, nx, y0, dy, ny
+        The grid's left edge, cell width, columns, bottom edge, cell height and rows (edges
+        ``x0 + dx * i``, as :func:`kernels.binning.uniform_bins`).
+    shift
+        log2 of the block edge (0..8).
+    n_blocks_x
+        Blocks per block row (``ceil(nx / 2**shift)``).
+    key
+        Output, one per point (int32 when ``n_blocks < 2**15``, else int64).
     counts
-        ``n_tiles`` counters of this range, incremented.
+        Points per block, incremented.
     """
-    nx = xedges.shape[0] - 1
-    ny = yedges.shape[0] - 1
-    inv_rx = nx / (xedges[nx] - xedges[0])
-    inv_ry = ny / (yedges[ny] - yedges[0])
-    for p in range(start, stop):
-        col = _bin(x[p], xedges, inv_rx)
-        row = _bin(y[p], yedges, inv_ry)
-        if col < 0 or row < 0:
-            cell[p] = -1
-            tile[p] = -1
-            continue
-        row = ny - 1 - row
-        t = tile_of_row[row] + tile_of_col[col]
-        cell[p] = row * nx + col
-        tile[p] = t
-        counts[t] += 1
+    inv_x = _inverse_res(x0, dx, nx)
+    inv_y = _inverse_res(y0, dy, ny)
+    n = x.shape[0]
+    for a in range(0, n, CHUNK):
+        m = min(CHUNK, n - a)
+        xs = x[a : a + m]
+        ys = y[a : a + m]
+        k = key[a : a + m]
+        unsettled = 0
+        for p in range(m):
+            col, good_x = _estimate_bin(xs[p], x0, dx, inv_x, nx)
+            j, good_y = _estimate_bin(ys[p], y0, dy, inv_y, ny)
+            unsettled += not (good_x & good_y)
+            k[p] = _key(col, j, ny, shift, n_blocks_x)
+        if unsettled:
+            for p in range(m):
+                col = _settled_bin(xs[p], x0, dx, nx)
+                j = _settled_bin(ys[p], y0, dy, ny)
+                k[p] = _key(col, j, ny, shift, n_blocks_x)
+        for p in range(m):
+            v = k[p]
+            if v >= 0:
+                counts[v >> 16] += 1
 
 
 @ngjit
-def place_by_tile(
-    cell: np.ndarray,
-    tile: np.ndarray,
+def place_by_block(
+    key: np.ndarray,
     values: np.ndarray,
-    start: int,
-    stop: int,
     fill: np.ndarray,
-    sorted_cell: np.ndarray,
+    sorted_local: np.ndarray,
     sorted_value: np.ndarray,
 ) -> None:
-    """Pass 2 over points ``[start, stop)``: stable counting-sort placement by tile.
+    """Pass 2: stable counting-sort placement of points by block.
 
-    ``fill[t]`` is where this range's next point of tile ``t`` goes (advanced in place); the
-    caller computes it from the per-range counts so that ranges keep their input order.
+    ``fill[b]`` is where the next point of block ``b`` goes (advanced in place); the caller
+    computes it from the per-range counts so that ranges keep their input order. Writes the
+    cell inside the block (``row << 8 | col``, uint16) and the value of each point.
     """
-    for p in range(start, stop):
-        t = tile[p]
-        if t < 0:
+    for p in range(key.shape[0]):
+        k = key[p]
+        if k < 0:
             continue
-        k = fill[t]
-        sorted_cell[k] = cell[p]
-        sorted_value[k] = values[p]
-        fill[t] = k + 1
+        b = k >> 16
+        j = np.uint64(fill[b])
+        sorted_local[j] = k & 0xFFFF
+        sorted_value[j] = values[p]
+        fill[b] = j + np.uint64(1)
 
 
 @ngjit
-def scatter_range(
-    sorted_cell: np.ndarray, sorted_value: np.ndarray, start: int, stop: int, out: np.ndarray
-) -> None:
-    """Pass 3: ``out[sorted_cell[k]] += sorted_value[k]`` for ``k`` in ``[start, stop)``.
+def scatter_blocks(
+    sorted_local: np.ndarray,
+    sorted_value: np.ndarray,
+    offsets: np.ndarray,
+    first: int,
+    last: int,
+    shift: int,
+    n_blocks_x: int,
+    nx: int,
+    ny: int,
+    out: np.ndarray,
+) -> float:
+    """Pass 3: add the sorted points of blocks ``[first, last)`` into the flat raster ``out``.
 
-    Called on whole tiles: the points of a tile touch only that tile's cells, so disjoint tile
-    ranges can run on threads without races, and a tile's cells stay in cache.
+    A block's points touch only its cells, so disjoint block ranges can run on threads without
+    races. Before its points are added, a block's rows are read in order (one value per cache
+    line): the hardware prefetcher then streams the block into cache, where the random first
+    touch of each line by the points would wait for memory once per line (this halves the pass
+    at 10 M points on a 1 km grid). Returns the sum of the values read that way (so that the
+    compiler keeps the reads); callers ignore it.
     """
-    for k in range(start, stop):
-        out[sorted_cell[k]] += sorted_value[k]
+    size = 1 << shift
+    unx = np.uint64(nx)
+    u8 = np.uint64(8)
+    u255 = np.uint64(255)
+    sink = 0.0
+    for b in range(first, last):
+        s = offsets[b]
+        e = offsets[b + 1]
+        if e == s:
+            continue
+        r0 = (b // n_blocks_x) << shift
+        c0 = (b % n_blocks_x) << shift
+        rows = min(size, ny - r0)
+        cols = min(size, nx - c0)
+        for r in range(rows):
+            line = out[(r0 + r) * nx + c0 : (r0 + r) * nx + c0 + cols]
+            for c in range(0, cols, 8):
+                sink += line[c]
+        block = out[r0 * nx + c0 :]
+        local = sorted_local[s:e]
+        value = sorted_value[s:e]
+        for k in range(local.shape[0]):
+            cell = np.uint64(local[k])
+            block[(cell >> u8) * unx + (cell & u255)] += value[k]
+    return sink
 
 
 @ngjit
@@ -113,8 +171,12 @@ def bin_and_scatter(
     x: np.ndarray,
     y: np.ndarray,
     values: np.ndarray,
-    xedges: np.ndarray,
-    yedges: np.ndarray,
+    x0: float,
+    dx: float,
+    nx: int,
+    y0: float,
+    dy: float,
+    ny: int,
     out: np.ndarray,
 ) -> int:
     """One pass for rasters small enough to stay in cache: bin every point, add its value.
@@ -122,16 +184,20 @@ def bin_and_scatter(
     ``out`` is the flat (ny * nx) float64 raster, rows from the top. Returns the number of
     points that fell outside the grid (or had NaN coordinates) and were skipped.
     """
-    nx = xedges.shape[0] - 1
-    ny = yedges.shape[0] - 1
-    inv_rx = nx / (xedges[nx] - xedges[0])
-    inv_ry = ny / (yedges[ny] - yedges[0])
+    n = x.shape[0]
+    bx = np.empty(CHUNK, dtype=np.int64)
+    by = np.empty(CHUNK, dtype=np.int64)
     skipped = 0
-    for p in range(x.shape[0]):
-        col = _bin(x[p], xedges, inv_rx)
-        row = _bin(y[p], yedges, inv_ry)
-        if col < 0 or row < 0:
-            skipped += 1
-            continue
-        out[(ny - 1 - row) * nx + col] += values[p]
+    for a in range(0, n, CHUNK):
+        m = min(CHUNK, n - a)
+        uniform_bins(x[a : a + m], x0, dx, nx, bx)
+        uniform_bins(y[a : a + m], y0, dy, ny, by)
+        v = values[a : a + m]
+        for p in range(m):
+            i = bx[p]
+            j = by[p]
+            if (i < 0) | (j < 0):
+                skipped += 1
+                continue
+            out[np.uint64((ny - 1 - j) * nx + i)] += v[p]
     return skipped

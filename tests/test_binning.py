@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.grid import Grid
-from kernels import cell_index, scatter_add, scatter_add_by_class
+from kernels import scatter_add, scatter_add_by_class
+from kernels.binning import uniform_bins
 
 
 def _grid(nx: int, ny: int, res: float, x0: float, y0: float, tile: int = 16) -> Grid:
@@ -41,7 +42,7 @@ def points_on_grid(draw):
 @given(points_on_grid())
 def test_scatter_equals_histogram2d(case):
     g, x, y, w = case
-    idx = cell_index(x, y, g.xedges, g.yedges)
+    idx = g.cell_index(x, y)
     out = np.zeros(g.nx * g.ny)
     scatter_add(idx, w, out)
     ok = np.isfinite(x) & np.isfinite(y)
@@ -58,7 +59,7 @@ def test_far_edges_belong_to_last_cells():
     g = _grid(4, 3, 1.0, 0.0, 0.0)
     x = np.array([4.0, 0.0, 4.0, 0.0, 4.0 + 1e-9, -1e-9])
     y = np.array([3.0, 0.0, 0.0, 3.0, 1.0, 1.0])
-    idx = cell_index(x, y, g.xedges, g.yedges)
+    idx = g.cell_index(x, y)
     # (x=4, y=3): top-right cell; (0, 0): bottom-left; (4, 0): bottom-right; (0, 3): top-left.
     assert idx.tolist() == [3, 2 * 4 + 0, 2 * 4 + 3, 0, -1, -1]
 
@@ -104,3 +105,48 @@ def test_partition_equals_a_stable_argsort_by_tile(nx, ny, tile, workers, seed):
     width = np.minimum(tile, nx - cols // tile * tile)
     local = (rows % tile) * width + cols % tile
     np.testing.assert_array_equal(tp.local, local[order])
+
+
+def _searchsorted_bins(v: np.ndarray, lo: float, res: float, n: int) -> np.ndarray:
+    """Reference: the bin of each value among the edges ``lo + res * arange(n + 1)``."""
+    edges = lo + res * np.arange(n + 1, dtype=np.float64)
+    i = np.searchsorted(edges, v, side="right") - 1
+    i = np.where(v == edges[-1], n - 1, i)
+    return np.where((v >= edges[0]) & (v <= edges[-1]), i, -1)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([0.0, -123.4, 1e6, -2.6e6, 1e15, 4.5e15, -1e16]),
+    st.sampled_from([1.0, 0.1, 0.3, 7.7, 1000.0, 1e-3, 0.5]),
+    st.integers(1, 3000),
+    st.integers(0, 2**32 - 1),
+)
+def test_uniform_bins_equal_searchsorted_on_the_edges(lo, res, n, seed):
+    """The SIMD estimate-and-settle binning is exact, also where float64 rounding of huge
+    coordinates makes the estimate several cells off (its exact scalar path then takes over)."""
+    rng = np.random.default_rng(seed)
+    edges = lo + res * np.arange(n + 1, dtype=np.float64)
+    m = 400
+    v = rng.uniform(edges[0] - 3 * res, edges[-1] + 3 * res, m)
+    pick = rng.integers(0, n + 1, m)
+    kind = rng.integers(0, 4, m)
+    v = np.where(kind == 1, edges[pick], v)  # exactly on an edge
+    v = np.where(kind == 2, np.nextafter(edges[pick], -np.inf), v)  # just below one
+    v = np.where(kind == 3, np.nan, v) if seed % 2 else v
+    out = np.full(m, -7, dtype=np.int64)
+    uniform_bins(v, lo, res, n, out)
+    np.testing.assert_array_equal(out, _searchsorted_bins(v, lo, res, n))
+
+
+def test_uniform_bins_fall_back_to_the_exact_path_where_the_estimate_is_far_off():
+    # At 1e16 an ulp is 2: the edges lo + 0.5 * i repeat, so the estimate (v - lo) / res misses
+    # the last of equal edges by several cells; the exact path must still match searchsorted.
+    lo, res, n = 1e16, 0.5, 64
+    v = lo + np.arange(0, 40, 2, dtype=np.float64)
+    out = np.empty(v.size, dtype=np.int32)
+    uniform_bins(v, lo, res, n, out)
+    expected = _searchsorted_bins(v, lo, res, n)
+    np.testing.assert_array_equal(out, expected)
+    estimate = np.minimum(((v - lo) / res).astype(np.int64), n - 1)
+    assert (np.abs(estimate - expected) >= 2).any()
