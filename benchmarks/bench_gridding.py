@@ -2,9 +2,10 @@
 
 footgrid: :func:`engine.gridding.grid_array` (cell index -> stable partition by tile ->
 per-tile scatter, Numba, GIL released), with the default threads and with one thread, each call
-allocating its raster and scratch arrays; and "reused buffers": the same call into a raster
-zeroed again each time (``out.fill(0)``, timed) with a :class:`~engine.gridding.GridScratch`,
-i.e. with memory already touched, like the copy floor below. Peers, on the same arrays in the
+allocating its raster and scratch arrays; and "reused buffers": the same call overwriting one
+preallocated raster (``out=raster, accumulate=False``: every cell is written, those without
+points with 0) with a :class:`~engine.gridding.GridScratch`, i.e. with memory already touched,
+like the copy floor below. Peers, on the same arrays in the
 same process, timed round-robin:
 
 - ``numpy.bincount``: including the index computation (floor, mask, ravel), as a numpy user
@@ -96,12 +97,11 @@ def datashader_fn(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: Grid) -> Calla
 
 
 def reused_buffers(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: Grid) -> Callable[[], Any]:
-    """footgrid into one raster (zeroed again per call) with one :class:`GridScratch`."""
+    """footgrid overwriting one raster, with one :class:`GridScratch`."""
     raster, scratch = np.zeros(g.shape), GridScratch()
 
     def run() -> np.ndarray:
-        raster.fill(0.0)
-        return grid_array(x, y, w, g, out=raster, scratch=scratch)
+        return grid_array(x, y, w, g, out=raster, accumulate=False, scratch=scratch)
 
     return run
 

@@ -32,7 +32,7 @@ MIB = 2**20
 # ----------------------------------------------------------------------------- timing
 @dataclass
 class Timing:
-    """Wall-clock seconds of repeated calls, and the peak RSS growth over them."""
+    """Wall-clock seconds of repeated calls, and the peak RSS growth of one call."""
 
     times: list[float] = field(default_factory=list)
     peak_rss: int = 0
@@ -132,6 +132,10 @@ def time_methods(
 ) -> tuple[dict[str, Timing], dict[str, Any]]:
     """Time zero-argument callables round-robin after ``warmup`` untimed calls each.
 
+    Peak RSS comes from one more, untimed round with :class:`PeakRSS` sampling: its polling
+    thread takes the GIL and a core every few milliseconds, which would slow methods that use
+    both cores and not those that use one, so no timed call runs beside it.
+
     Returns the timings and the result of each method's last call (for agreement checks).
     """
     results: dict[str, Any] = {}
@@ -142,14 +146,16 @@ def time_methods(
             results[name] = fn()
     for _ in range(repeat):
         for name, fn in methods.items():
-            results[name] = None  # free the previous result before measuring memory
-            with PeakRSS(interval=0.002) as mem:
-                t0 = time.perf_counter()
-                out = fn()
-                dt = time.perf_counter() - t0
+            results[name] = None  # free the previous result first, as a fresh call would
+            t0 = time.perf_counter()
+            out = fn()
+            timings[name].times.append(time.perf_counter() - t0)
             results[name] = out
-            timings[name].times.append(dt)
-            timings[name].peak_rss = max(timings[name].peak_rss, mem.growth)
+    for name, fn in methods.items():
+        results[name] = None  # free the previous result before measuring memory
+        with PeakRSS(interval=0.002) as mem:
+            results[name] = fn()
+        timings[name].peak_rss = mem.growth
     return timings, results
 
 

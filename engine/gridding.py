@@ -84,6 +84,7 @@ def grid_array(
     method: str = "auto",
     block: int | None = None,
     out: np.ndarray | None = None,
+    accumulate: bool = True,
     scratch: GridScratch | None = None,
 ) -> np.ndarray:
     """Sum ``values`` of points at ``(x, y)`` into the cells of ``grid``.
@@ -112,7 +113,12 @@ def grid_array(
     out
         Optional (ny, nx) C-contiguous float64 raster that the sums are *added* to (and which
         is returned): grid a point set in batches into one raster, or reuse one raster
-        (``out.fill(0)`` first) instead of allocating 8 bytes a cell per call.
+        (``out.fill(0)`` first, or ``accumulate=False``) instead of allocating 8 bytes a cell
+        per call.
+    accumulate
+        With ``out``: add the sums to its values (default), or, if False, overwrite it (cells
+        without points become 0), which saves the separate ``out.fill(0)`` pass over the
+        raster.
     scratch
         Optional :class:`GridScratch` whose temporary arrays are reused between calls.
 
@@ -149,7 +155,9 @@ def grid_array(
     if method == "auto":
         method = "direct" if n_cells * 8 <= DIRECT_MAX_BYTES else "tiled"
     if out is None:
-        out = np.zeros(grid.shape, dtype=np.float64)
+        # Overwritten below: fresh pages are then faulted in once, by the pass that writes them.
+        out = np.empty(grid.shape, dtype=np.float64)
+        accumulate = False
     elif out.shape != grid.shape or out.dtype != np.float64 or not out.flags.c_contiguous:
         raise ValueError(
             f"out must be a C-contiguous float64 array of the grid's shape {grid.shape}, got "
@@ -157,13 +165,15 @@ def grid_array(
         )
     flat = out.reshape(-1)
     if method == "direct":
+        if not accumulate:
+            flat.fill(0.0)
         bin_and_scatter(x, y, values, *_axes(grid), flat)
     else:
         block = BLOCK if block is None else int(block)
         if not (1 <= block <= MAX_BLOCK and block & (block - 1) == 0):
             raise ValueError(f"block must be a power of two from 1 to {MAX_BLOCK}, got {block}")
         workers = workers or cpu_count()
-        _tiled(x, y, values, grid, flat, workers, block, scratch or GridScratch())
+        _tiled(x, y, values, grid, flat, workers, block, accumulate, scratch or GridScratch())
     return out
 
 
@@ -180,6 +190,7 @@ def _tiled(
     out: np.ndarray,
     workers: int,
     block: int,
+    accumulate: bool,
     scratch: GridScratch,
 ) -> None:
     n = x.shape[0]
@@ -225,9 +236,10 @@ def _tiled(
                 n_blocks_x,
                 grid.nx,
                 grid.ny,
+                not accumulate,
                 out,
             )
             for b0, b1 in pairwise(bounds)
-            if offsets[b1] > offsets[b0]
+            if offsets[b1] > offsets[b0] or not accumulate
         ]
     )

@@ -61,6 +61,9 @@ def test_grid_array_edges_and_empty() -> None:
         assert grid_array(x[:0], y[:0], w[:0], g, method=method).sum() == 0.0
     with pytest.raises(ValueError, match="1-D arrays of one length"):
         grid_array(x, y[:2], w, g)
+    for bad in (0, 3, 512):
+        with pytest.raises(ValueError, match="power of two from 1 to 256, got"):
+            grid_array(x, y, w, g, method="tiled", block=bad)
 
 
 def test_grid_array_batches_into_out_with_reused_scratch() -> None:
@@ -81,6 +84,14 @@ def test_grid_array_batches_into_out_with_reused_scratch() -> None:
         raster.fill(0)
         grid_array(x, y, w, g, method=method, out=raster, scratch=scratch)
         np.testing.assert_array_equal(raster, grid_array(x, y, w, g, method=method))
+        # or let the call overwrite it (every cell, also those without points)
+        raster.fill(np.nan)
+        back = grid_array(x, y, w, g, method=method, out=raster, accumulate=False, block=2)
+        assert back is raster
+        np.testing.assert_array_equal(raster, grid_array(x, y, w, g, method=method))
+        raster.fill(np.nan)
+        grid_array(x[:0], y[:0], w[:0], g, method=method, out=raster, accumulate=False)
+        assert not raster.any()
     with pytest.raises(ValueError, match="C-contiguous float64"):
         grid_array(x, y, w, g, out=np.zeros(g.shape, dtype=np.float32))
     with pytest.raises(ValueError, match="C-contiguous float64"):
