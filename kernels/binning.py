@@ -30,26 +30,43 @@ def _settled_bin(u: float, lo: float, res: float, n: int) -> int:
     return i
 
 
-@ngjit
-def _estimate_bin(u: float, lo: float, res: float, inv: float, n: int) -> tuple[int, bool]:
-    """Branch-free bin of ``u`` (-1 outside or NaN) and whether it is settled (exact).
+#: Grids whose edges, counted in cells from 0, stay below this bound bin by the SIMD estimate
+#: (see :func:`uniform_bins`); others by the exact scalar loop.
+ESTIMATE_BOUND = 2.0**40
 
-    The estimate ``(u - lo) * inv`` is moved by one cell if it sits on the wrong side of one of
-    the two edges around it, then checked against them. Inlined into SIMD loops.
+
+@ngjit
+def estimate_is_one_off(lo: float, res: float, n: int) -> bool:
+    """Whether the float64 estimate ``(u - lo) / res`` is within one cell of every exact bin.
+
+    With ``M = max(|lo|, |lo + res * n|)``, each computed edge is within ``2**-51 * M`` of its
+    exact value, and the estimate (one subtraction, one product by the rounded ``n / (hi - lo)``)
+    within ``2**-50 * (n + M / res)`` cells of the exact position of ``u``; below
+    :data:`ESTIMATE_BOUND` (2**40) that is under 2**-9 cells, so the estimate is off by at most
+    one cell, which the two edge comparisons of the SIMD loop settle.
+    """
+    hi = lo + res * n
+    return res > 0.0 and hi > lo and max(abs(lo), abs(hi)) / res + n < ESTIMATE_BOUND
+
+
+@ngjit
+def _inverse_res(lo: float, res: float, n: int) -> float:
+    """Cells per coordinate unit for the estimate."""
+    return n / ((lo + res * n) - lo)
+
+
+@ngjit
+def _estimate_bin(u: float, lo: float, res: float, inv: float, n: int) -> int:
+    """Branch-free bin of ``u`` (-1 outside or NaN), exact when :func:`estimate_is_one_off`.
+
+    The estimate ``(u - lo) * inv`` moves by one cell if it sits on the wrong side of one of
+    the two edges around it. Inlined into SIMD loops.
     """
     ok = (u >= lo) & (u <= lo + res * n)
     f = (u - lo) * inv if ok else 0.0
     i = min(int(f), n - 1)
     i = i - ((u < lo + res * i) & (i > 0)) + ((u >= lo + res * (i + 1)) & (i < n - 1))
-    good = ((u >= lo + res * i) | (i == 0)) & ((u < lo + res * (i + 1)) | (i == n - 1))
-    return (i if ok else -1), good | (not ok)
-
-
-@ngjit
-def _inverse_res(lo: float, res: float, n: int) -> float:
-    """Cells per coordinate unit for the estimate (0 when the cells vanish below rounding)."""
-    hi = lo + res * n
-    return n / (hi - lo) if hi > lo else 0.0
+    return i if ok else -1
 
 
 @ngjit
@@ -62,11 +79,11 @@ def uniform_bins(v: np.ndarray, lo: float, res: float, n: int, out: np.ndarray) 
     ``numpy.searchsorted(edges, v, side="right") - 1`` with that last-edge rule, like
     ``numpy.histogram2d``.
 
-    The estimate ``(v - lo) / res`` is settled on the two edges around it and then checked
-    against them, all without branches, so the loop compiles to SIMD code (about 0.5 ns a
-    value). If any value's estimate was more than one cell off (only for grids whose resolution
-    nears float64 rounding of their coordinates), the whole array is binned again by the exact
-    scalar path.
+    The estimate ``(v - lo) / res`` is settled on the two edges around it without branches, so
+    the loop compiles to SIMD code (about 0.5 ns a value). That is exact when the estimate is
+    at most one cell off, which :func:`estimate_is_one_off` guarantees for any grid whose
+    coordinates, in cells, stay below 2**40 (a 1 m grid of the whole Earth is below 2**26);
+    beyond it, an exact scalar loop bins each value.
 
     Parameters
     ----------
@@ -77,13 +94,11 @@ def uniform_bins(v: np.ndarray, lo: float, res: float, n: int, out: np.ndarray) 
     out
         Integer array of at least ``v``'s length; its first ``len(v)`` items are written.
     """
-    inv = _inverse_res(lo, res, n)
-    unsettled = 0
-    for p in range(v.shape[0]):
-        i, good = _estimate_bin(v[p], lo, res, inv, n)
-        unsettled += not good
-        out[p] = i
-    if unsettled:
+    if estimate_is_one_off(lo, res, n):
+        inv = _inverse_res(lo, res, n)
+        for p in range(v.shape[0]):
+            out[p] = _estimate_bin(v[p], lo, res, inv, n)
+    else:
         for p in range(v.shape[0]):
             out[p] = _settled_bin(v[p], lo, res, n)
 

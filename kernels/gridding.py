@@ -17,7 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.binning import CHUNK, _estimate_bin, _inverse_res, _settled_bin, uniform_bins
+from kernels.binning import (
+    CHUNK,
+    _estimate_bin,
+    _inverse_res,
+    estimate_is_one_off,
+    uniform_bins,
+)
 from kernels.jit import ngjit
 
 #: Largest block edge the key holds (8 bits for the row and 8 for the column inside a block).
@@ -67,25 +73,28 @@ def block_keys(
     counts
         Points per block, incremented.
     """
-    inv_x = _inverse_res(x0, dx, nx)
-    inv_y = _inverse_res(y0, dy, ny)
     n = x.shape[0]
+    # Grids past the estimate's bound (none in practice) go through the exact scalar binning.
+    simd = estimate_is_one_off(x0, dx, nx) and estimate_is_one_off(y0, dy, ny)
+    inv_x = _inverse_res(x0, dx, nx) if simd else 0.0
+    inv_y = _inverse_res(y0, dy, ny) if simd else 0.0
+    bx = np.empty(CHUNK, dtype=np.int64)
+    by = np.empty(CHUNK, dtype=np.int64)
     for a in range(0, n, CHUNK):
         m = min(CHUNK, n - a)
         xs = x[a : a + m]
         ys = y[a : a + m]
         k = key[a : a + m]
-        unsettled = 0
-        for p in range(m):
-            col, good_x = _estimate_bin(xs[p], x0, dx, inv_x, nx)
-            j, good_y = _estimate_bin(ys[p], y0, dy, inv_y, ny)
-            unsettled += not (good_x & good_y)
-            k[p] = _key(col, j, ny, shift, n_blocks_x)
-        if unsettled:
+        if simd:
             for p in range(m):
-                col = _settled_bin(xs[p], x0, dx, nx)
-                j = _settled_bin(ys[p], y0, dy, ny)
+                col = _estimate_bin(xs[p], x0, dx, inv_x, nx)
+                j = _estimate_bin(ys[p], y0, dy, inv_y, ny)
                 k[p] = _key(col, j, ny, shift, n_blocks_x)
+        else:
+            uniform_bins(xs, x0, dx, nx, bx)
+            uniform_bins(ys, y0, dy, ny, by)
+            for p in range(m):
+                k[p] = _key(bx[p], by[p], ny, shift, n_blocks_x)
         for p in range(m):
             v = k[p]
             if v >= 0:

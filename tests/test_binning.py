@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine.grid import Grid
 from kernels import scatter_add, scatter_add_by_class
-from kernels.binning import uniform_bins
+from kernels.binning import estimate_is_one_off, uniform_bins
 
 
 def _grid(nx: int, ny: int, res: float, x0: float, y0: float, tile: int = 16) -> Grid:
@@ -117,14 +117,15 @@ def _searchsorted_bins(v: np.ndarray, lo: float, res: float, n: int) -> np.ndarr
 
 @settings(max_examples=300, deadline=None)
 @given(
-    st.sampled_from([0.0, -123.4, 1e6, -2.6e6, 1e15, 4.5e15, -1e16]),
+    st.sampled_from([0.0, -123.4, 1e6, -2.6e6, 5e8, -1.09e9, 1e15, 4.5e15, -1e16]),
     st.sampled_from([1.0, 0.1, 0.3, 7.7, 1000.0, 1e-3, 0.5]),
     st.integers(1, 3000),
     st.integers(0, 2**32 - 1),
 )
 def test_uniform_bins_equal_searchsorted_on_the_edges(lo, res, n, seed):
-    """The SIMD estimate-and-settle binning is exact, also where float64 rounding of huge
-    coordinates makes the estimate several cells off (its exact scalar path then takes over)."""
+    """The SIMD estimate-and-settle binning is exact up to its bound (1.09e9 / 1e-3 is just
+    under 2**40 cells), and past it, where float64 rounding of huge coordinates makes the
+    estimate several cells off, the exact scalar path takes over."""
     rng = np.random.default_rng(seed)
     edges = lo + res * np.arange(n + 1, dtype=np.float64)
     m = 400
@@ -143,6 +144,7 @@ def test_uniform_bins_fall_back_to_the_exact_path_where_the_estimate_is_far_off(
     # At 1e16 an ulp is 2: the edges lo + 0.5 * i repeat, so the estimate (v - lo) / res misses
     # the last of equal edges by several cells; the exact path must still match searchsorted.
     lo, res, n = 1e16, 0.5, 64
+    assert not estimate_is_one_off(lo, res, n)
     v = lo + np.arange(0, 40, 2, dtype=np.float64)
     out = np.empty(v.size, dtype=np.int32)
     uniform_bins(v, lo, res, n, out)
@@ -150,3 +152,12 @@ def test_uniform_bins_fall_back_to_the_exact_path_where_the_estimate_is_far_off(
     np.testing.assert_array_equal(out, expected)
     estimate = np.minimum(((v - lo) / res).astype(np.int64), n - 1)
     assert (np.abs(estimate - expected) >= 2).any()
+
+
+def test_real_grids_take_the_simd_path():
+    from benchmarks.data import china_grid
+
+    for g in (china_grid(1000.0), china_grid(100.0), _grid(40_075, 20_000, 1.0, -2.0e7, -1.0e7)):
+        assert estimate_is_one_off(g.xmin, g.res_x, g.nx)
+        assert estimate_is_one_off(g.ymin, g.res_y, g.ny)
+    assert not estimate_is_one_off(0.0, 1e-6, 2**41)
