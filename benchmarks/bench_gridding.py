@@ -1,7 +1,7 @@
 """B1 gridding: 10 M points onto a 1 km and a 10 km grid of China's extent, footgrid vs peers.
 
-footgrid: :func:`engine.gridding.grid_array` (cell index -> stable partition by tile ->
-per-tile scatter, Numba, GIL released), with the default threads and with one thread, each call
+footgrid: :func:`engine.gridding.grid_array` (cell index -> stable partition by block ->
+per-block scatter, Numba, GIL released), with the default threads and with one thread, each call
 allocating its raster and scratch arrays; and "reused buffers": the same call overwriting one
 preallocated raster (``out=raster, accumulate=False``: every cell is written, those without
 points with 0) with a :class:`~engine.gridding.GridScratch`, i.e. with memory already touched,

@@ -49,6 +49,31 @@ def test_grid_array_equals_the_pipeline_tiles_bitwise() -> None:
                 np.testing.assert_array_equal(out, ref)
 
 
+def test_grid_array_int64_keys_and_grids_past_the_estimate_bound() -> None:
+    """More than 2**15 blocks (64-bit keys) and a grid whose coordinates are too large for the
+    SIMD binning estimate (exact scalar binning) give numpy's histogram2d, bitwise."""
+    from engine.grid import Grid
+
+    rng = np.random.default_rng(11)
+    for g, block in (
+        (Grid.from_bounds((0, 0, 300, 200), 1.0, "EPSG:3857", tile=16), 1),  # 60 000 blocks
+        (Grid.from_bounds((1e15, 0, 1e15 + 0.5, 0.5), 1 / 64, "EPSG:3857", tile=8), 4),
+    ):
+        x = rng.uniform(g.xmin, g.xmax, 20_000)
+        y = rng.uniform(g.ymin, g.ymax, 20_000)
+        x[:50] = g.xedges[rng.integers(0, g.nx + 1, 50)]  # exactly on edges
+        w = rng.integers(1, 100, 20_000).astype(np.float64)  # integer sums: order-free, exact
+        h, _, _ = np.histogram2d(y, x, bins=[g.yedges, g.xedges], weights=w)
+        for accumulate in (True, False):
+            out = np.zeros(g.shape) if accumulate else np.full(g.shape, np.nan)
+            grid_array(x, y, w, g, method="tiled", block=block, workers=3, out=out,
+                       accumulate=accumulate)  # fmt: skip
+            np.testing.assert_array_equal(out, h[::-1])
+        np.testing.assert_array_equal(grid_array(x, y, w, g, method="direct"), h[::-1])
+    with pytest.raises(ValueError, match="positive number of threads"):
+        grid_array(x, y, w, g, workers=0)
+
+
 def test_grid_array_edges_and_empty() -> None:
     g = china_grid(1_000_000.0)
     xmin, ymin, xmax, ymax = g.bounds
@@ -85,10 +110,12 @@ def test_grid_array_batches_into_out_with_reused_scratch() -> None:
         grid_array(x, y, w, g, method=method, out=raster, scratch=scratch)
         np.testing.assert_array_equal(raster, grid_array(x, y, w, g, method=method))
         # or let the call overwrite it (every cell, also those without points)
+        added = grid_array(x, y, w, g, method=method, out=np.zeros(g.shape), accumulate=True)
         raster.fill(np.nan)
         back = grid_array(x, y, w, g, method=method, out=raster, accumulate=False, block=2)
         assert back is raster
-        np.testing.assert_array_equal(raster, grid_array(x, y, w, g, method=method))
+        np.testing.assert_array_equal(raster, added)
+        np.testing.assert_allclose(raster, h[::-1], rtol=1e-12, atol=1e-9)
         raster.fill(np.nan)
         grid_array(x[:0], y[:0], w[:0], g, method=method, out=raster, accumulate=False)
         assert not raster.any()
