@@ -41,7 +41,8 @@ class GridScratch:
 
     Sorting 10 M points by block goes through about 140 MB of temporary arrays: a 4-byte key
     per point (8 bytes past 2**15 blocks), then the cell inside the block (2 bytes) and the
-    value (8 bytes) of each point in block order. Fresh ones cost page faults: the kernel
+    value (8 bytes) of each point in block order; and, when the raster is overwritten, a 512 KiB
+    block buffer per thread. Fresh ones cost page faults: the kernel
     zeroes every page on first touch, which on a VM can take as long as the gridding. Pass one
     ``GridScratch`` to successive calls (year after year, or batch after batch into one ``out``)
     and they are allocated once, at the largest size seen. One per thread (a second thread
@@ -232,6 +233,7 @@ def _tiled(
         work = offsets + np.concatenate([[0], np.cumsum(np.outer(rows, cols).ravel())])
     cuts = np.searchsorted(work, np.linspace(0, int(work[-1]), workers + 1)[1:-1])
     bounds = [0, *sorted(set(cuts.tolist())), n_blocks]
+    size = ((block - 1) << 8) + block if not accumulate else 0
     run_jobs(
         [
             partial(
@@ -247,8 +249,9 @@ def _tiled(
                 grid.ny,
                 not accumulate,
                 out,
+                scratch.array(f"block_{i}", size, np.float64),
             )
-            for b0, b1 in pairwise(bounds)
+            for i, (b0, b1) in enumerate(pairwise(bounds))
             if offsets[b1] > offsets[b0] or not accumulate
         ]
     )

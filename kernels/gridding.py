@@ -140,16 +140,18 @@ def scatter_blocks(
     ny: int,
     clear: bool,
     out: np.ndarray,
+    buf: np.ndarray,
 ) -> float:
     """Pass 3: add the sorted points of blocks ``[first, last)`` into the flat raster ``out``.
 
     A block's points touch only its cells, so disjoint block ranges can run on threads without
     races.
 
-    With ``clear`` the range is overwritten: each block is summed in a 512 KiB buffer of this
-    call that stays in cache (zeroed, then the points added), then streamed into ``out`` row by
-    row with non-temporal stores, which write the raster's lines without first reading them;
-    blocks without points are streamed as zeros.
+    With ``clear`` the range is overwritten: each block is summed in ``buf`` (float64, at least
+    ``(block - 1) * 256 + block`` items: 512 KiB that stay in cache), zeroed then added to, and
+    streamed into ``out`` row by row with non-temporal stores, which write the raster's lines
+    without first reading them; blocks without points are streamed as zeros. ``buf`` is not
+    used otherwise (pass an empty array).
 
     Otherwise the points are added to ``out``'s values: each block with points is first read
     row by row (one value per cache line), so that the hardware prefetcher streams it into
@@ -162,7 +164,6 @@ def scatter_blocks(
     u8 = np.uint64(8)
     u255 = np.uint64(255)
     sink = 0.0
-    buf = np.empty(MAX_BLOCK * MAX_BLOCK if clear else 0, dtype=np.float64)
     for b in range(first, last):
         s = offsets[b]
         e = offsets[b + 1]
