@@ -162,6 +162,15 @@ class Grid:
         return self.ymax - self.ny * self.res_y
 
     @property
+    def axes(self) -> tuple[float, float, int, float, float, int]:
+        """``(xmin, res_x, nx, ymin, res_y, ny)``: the binning kernels' description of the edges.
+
+        The kernels compute edge ``i`` as ``xmin + res_x * i``, exactly as :attr:`xedges` does.
+        """
+        return (float(self.xmin), float(self.res_x), int(self.nx),
+                float(self.ymin), float(self.res_y), int(self.ny))  # fmt: skip
+
+    @property
     def xedges(self) -> np.ndarray:
         """Ascending x cell edges, ``nx + 1`` values."""
         return self.xmin + self.res_x * np.arange(self.nx + 1, dtype=np.float64)
@@ -283,12 +292,7 @@ class Grid:
         return cell_index(
             np.ascontiguousarray(x, dtype=np.float64),
             np.ascontiguousarray(y, dtype=np.float64),
-            self.xmin,
-            self.res_x,
-            self.nx,
-            self.ymin,
-            self.res_y,
-            self.ny,
+            self.axes,
         )
 
     def __dask_tokenize__(self) -> tuple:

@@ -171,7 +171,7 @@ def grid_array(
     if method == "direct":
         if not accumulate:
             flat.fill(0.0)
-        bin_and_scatter(x, y, values, *_axes(grid), flat)
+        bin_and_scatter(x, y, values, grid.axes, flat)
     else:
         block = BLOCK if block is None else int(block)
         if not (1 <= block <= MAX_BLOCK and block & (block - 1) == 0):
@@ -179,11 +179,6 @@ def grid_array(
         workers = workers or cpu_count()
         _tiled(x, y, values, grid, flat, workers, block, accumulate, scratch or GridScratch())
     return out
-
-
-def _axes(grid: Grid) -> tuple[float, float, int, float, float, int]:
-    """(x0, dx, nx, y0, dy, ny): the edges ``x0 + dx * i`` of ``grid.xedges`` and ``yedges``."""
-    return grid.xmin, grid.res_x, grid.nx, grid.ymin, grid.res_y, grid.ny
 
 
 def _tiled(
@@ -205,10 +200,10 @@ def _tiled(
     key = scratch.array("key", n, np.int32 if n_blocks < 2**15 else np.int64)
     ranges = split(n, workers) if n else []
     counts = np.zeros((len(ranges), n_blocks), dtype=np.int64)
-    axes = _axes(grid)
+    axes = grid.axes
     run_jobs(
         [
-            partial(block_keys, x[a:b], y[a:b], *axes, shift, n_blocks_x, key[a:b], counts[i])
+            partial(block_keys, x[a:b], y[a:b], axes, shift, n_blocks_x, key[a:b], counts[i])
             for i, (a, b) in enumerate(ranges)
         ]
     )

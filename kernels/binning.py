@@ -104,26 +104,47 @@ def uniform_bins(v: np.ndarray, lo: float, res: float, n: int, out: np.ndarray) 
 
 
 @ngjit
-def cell_index(
-    x: np.ndarray,
-    y: np.ndarray,
-    x0: float,
-    dx: float,
-    nx: int,
-    y0: float,
-    dy: float,
-    ny: int,
-) -> np.ndarray:
+def chunk_bins(
+    x: np.ndarray, y: np.ndarray, axes: tuple, col: np.ndarray, row_up: np.ndarray
+) -> None:
+    """:func:`uniform_bins` of ``x`` and ``y`` (a chunk of points) into ``col`` and ``row_up``.
+
+    ``axes`` is ``(x0, dx, nx, y0, dy, ny)``: the edges ``x0 + dx * i`` and ``y0 + dy * j`` of
+    ``Grid.xedges`` and ``Grid.yedges``. ``row_up`` counts rows from the bottom (-1 outside).
+    """
+    x0, dx, nx, y0, dy, ny = axes
+    uniform_bins(x, x0, dx, nx, col)
+    uniform_bins(y, y0, dy, ny, row_up)
+
+
+@ngjit
+def chunk_cells(
+    x: np.ndarray, y: np.ndarray, axes: tuple, col: np.ndarray, row_up: np.ndarray, out: np.ndarray
+) -> None:
+    """Flat cell index of a chunk of points into ``out`` (-1 outside), via :func:`chunk_bins`.
+
+    ``col`` and ``row_up`` are scratch of at least the chunk's length.
+    """
+    nx = axes[2]
+    ny = axes[5]
+    chunk_bins(x, y, axes, col, row_up)
+    for p in range(x.shape[0]):
+        i = col[p]
+        j = row_up[p]
+        out[p] = (ny - 1 - j) * nx + i if (i >= 0) & (j >= 0) else -1
+
+
+@ngjit
+def cell_index(x: np.ndarray, y: np.ndarray, axes: tuple) -> np.ndarray:
     """Flat cell index (``row * nx + col``) of every point, -1 outside the grid.
 
     Parameters
     ----------
     x, y
         Point coordinates in the grid CRS, float64.
-    x0, dx, nx
-        Left edge, cell width and number of columns: x edges ``x0 + dx * i`` (``Grid.xedges``).
-    y0, dy, ny
-        Bottom edge, cell height and number of rows: y edges ``y0 + dy * j`` (``Grid.yedges``).
+    axes
+        ``(x0, dx, nx, y0, dy, ny)``: left edge, cell width, columns, bottom edge, cell height,
+        rows; the edges are ``x0 + dx * i`` and ``y0 + dy * j`` (``Grid.xedges``/``yedges``).
 
     Returns
     -------
@@ -136,13 +157,7 @@ def cell_index(
     by = np.empty(CHUNK, dtype=np.int64)
     for a in range(0, n, CHUNK):
         m = min(CHUNK, n - a)
-        uniform_bins(x[a : a + m], x0, dx, nx, bx)
-        uniform_bins(y[a : a + m], y0, dy, ny, by)
-        o = out[a : a + m]
-        for p in range(m):
-            i = bx[p]
-            j = by[p]
-            o[p] = (ny - 1 - j) * nx + i if (i >= 0) & (j >= 0) else -1
+        chunk_cells(x[a : a + m], y[a : a + m], axes, bx, by, out[a : a + m])
     return out
 
 

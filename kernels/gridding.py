@@ -21,8 +21,9 @@ from kernels.binning import (
     CHUNK,
     _estimate_bin,
     _inverse_res,
+    chunk_bins,
+    chunk_cells,
     estimate_is_one_off,
-    uniform_bins,
 )
 from kernels.jit import ngjit
 from kernels.stream import stream_fence, stream_store
@@ -45,12 +46,7 @@ def _key(col: int, j: int, ny: int, shift: int, n_blocks_x: int) -> int:
 def block_keys(
     x: np.ndarray,
     y: np.ndarray,
-    x0: float,
-    dx: float,
-    nx: int,
-    y0: float,
-    dy: float,
-    ny: int,
+    axes: tuple,
     shift: int,
     n_blocks_x: int,
     key: np.ndarray,
@@ -62,9 +58,9 @@ def block_keys(
     ----------
     x, y
         Point coordinates in the grid CRS (float64).
-    x0, dx, nx, y0, dy, ny
-        The grid's left edge, cell width, columns, bottom edge, cell height and rows (edges
-        ``x0 + dx * i``, as :func:`kernels.binning.uniform_bins`).
+    axes
+        ``(x0, dx, nx, y0, dy, ny)``: the grid's left edge, cell width, columns, bottom edge,
+        cell height and rows (edges ``x0 + dx * i``, as :func:`kernels.binning.chunk_bins`).
     shift
         log2 of the block edge (0..8).
     n_blocks_x
@@ -74,6 +70,7 @@ def block_keys(
     counts
         Points per block, incremented.
     """
+    x0, dx, nx, y0, dy, ny = axes
     n = x.shape[0]
     # Grids past the estimate's bound (none in practice) go through the exact scalar binning.
     simd = estimate_is_one_off(x0, dx, nx) and estimate_is_one_off(y0, dy, ny)
@@ -92,8 +89,7 @@ def block_keys(
                 j = _estimate_bin(ys[p], y0, dy, inv_y, ny)
                 k[p] = _key(col, j, ny, shift, n_blocks_x)
         else:
-            uniform_bins(xs, x0, dx, nx, bx)
-            uniform_bins(ys, y0, dy, ny, by)
+            chunk_bins(xs, ys, axes, bx, by)
             for p in range(m):
                 k[p] = _key(bx[p], by[p], ny, shift, n_blocks_x)
         for p in range(m):
@@ -201,36 +197,27 @@ def scatter_blocks(
 
 @ngjit
 def bin_and_scatter(
-    x: np.ndarray,
-    y: np.ndarray,
-    values: np.ndarray,
-    x0: float,
-    dx: float,
-    nx: int,
-    y0: float,
-    dy: float,
-    ny: int,
-    out: np.ndarray,
+    x: np.ndarray, y: np.ndarray, values: np.ndarray, axes: tuple, out: np.ndarray
 ) -> int:
     """One pass for rasters small enough to stay in cache: bin every point, add its value.
 
-    ``out`` is the flat (ny * nx) float64 raster, rows from the top. Returns the number of
-    points that fell outside the grid (or had NaN coordinates) and were skipped.
+    ``axes`` as :func:`block_keys`; ``out`` is the flat (ny * nx) float64 raster, rows from the
+    top. Returns the number of points that fell outside the grid (or had NaN coordinates) and
+    were skipped.
     """
     n = x.shape[0]
     bx = np.empty(CHUNK, dtype=np.int64)
     by = np.empty(CHUNK, dtype=np.int64)
+    cells = np.empty(CHUNK, dtype=np.int64)
     skipped = 0
     for a in range(0, n, CHUNK):
         m = min(CHUNK, n - a)
-        uniform_bins(x[a : a + m], x0, dx, nx, bx)
-        uniform_bins(y[a : a + m], y0, dy, ny, by)
+        chunk_cells(x[a : a + m], y[a : a + m], axes, bx, by, cells)
         v = values[a : a + m]
         for p in range(m):
-            i = bx[p]
-            j = by[p]
-            if (i < 0) | (j < 0):
+            c = cells[p]
+            if c < 0:
                 skipped += 1
-                continue
-            out[np.uint64((ny - 1 - j) * nx + i)] += v[p]
+            else:
+                out[np.uint64(c)] += v[p]
     return skipped
