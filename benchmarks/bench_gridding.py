@@ -24,7 +24,11 @@ The two sides of the floor ratio (reused buffers, copy floor) neither allocate n
 arrays, and are timed as their own round-robin pair, :data:`SETTLE_S` seconds after the other
 methods: a Linux guest hands freed memory back to its hypervisor about 2 s after it is freed
 (free page reporting), and on this 2-core VM that work, on one core, slowed whichever
-two-thread call came next by up to 40 % (B1 notes in ``benchmarks/README.md``).
+two-thread call came next by up to 40 % (B1 notes in ``benchmarks/README.md``). The other
+methods (the one-off footgrid calls and the peers) are timed round-robin among themselves, so
+the one-off footgrid times, and the bincount and datashader ratios, still include that
+slowdown; the one-off "× copy floor" ratio divides a time of the first round by one of the
+second.
 
 Every method's raster is checked against footgrid's (``allclose``, rtol 1e-9) before timing.
 
@@ -165,10 +169,12 @@ def run_case(
             "total": float(r.sum()),
         }
         del r, diff, tol
-    timings, _ = time_methods({k: f for k, f in methods.items() if k not in FLOOR_PAIR}, repeat)
+    # The first round's last results stay alive until the floor pair is done: no frees land on it.
+    timings, alive = time_methods({k: f for k, f in methods.items() if k not in FLOOR_PAIR}, repeat)
     time.sleep(settle)
     floor_pair, _ = time_methods({k: methods[k] for k in FLOOR_PAIR}, repeat)
     timings = {k: (floor_pair | timings)[k] for k in methods}
+    del alive
     base = timings["footgrid"].median
     out: dict[str, Any] = {
         "points": n,
@@ -238,13 +244,18 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         help="metres (default 1000 10000)",
     )
     ap.add_argument("--repeat", type=int, help="timed runs per method (default 5; --quick 2)")
+    ap.add_argument(
+        "--settle",
+        type=float,
+        help=f"seconds before the floor pair (default {SETTLE_S:g}; --quick 0)",
+    )
     ap.add_argument("--out-dir", type=Path, help="folder for the JSON (default benchmarks/results)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     n = args.points or (200_000 if args.quick else 10_000_000)
     resolutions = args.resolutions or ([20_000.0, 100_000.0] if args.quick else [1000.0, 10_000.0])
     repeat = args.repeat or (2 if args.quick else 5)
     result: dict[str, Any] = {"benchmark": NAME, "quick": args.quick, "machine": machine()}
-    settle = 0.0 if args.quick else SETTLE_S
+    settle = args.settle if args.settle is not None else (0.0 if args.quick else SETTLE_S)
     result["cases"] = [run_case(n, r, repeat, settle=settle) for r in resolutions]
     result["machine_after"] = machine()["load_avg_1_5_15"]
     result["table"] = report(result)

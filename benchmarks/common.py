@@ -2,8 +2,9 @@
 
 Rules every benchmark follows (issue 7): each figure is the median of ``repeat`` (>= 5 in a full
 run) timed calls after one untimed warm-up call (JIT compilation, page faults, thread pools),
-reported with min–max; methods are timed round-robin, so background load hits all alike; peak
-memory is per case (a sampling thread in this process, or the whole process tree of a
+reported with min–max; methods are timed round-robin, so background load hits all alike (B1
+times its floor pair in a round of its own: see ``bench_gridding``); peak memory is per method
+(a sampling thread in this process, in an untimed round, or the whole process tree of a
 subprocess); peers run in the same process on the same inputs.
 """
 

@@ -157,8 +157,9 @@ def test_grid_array_docstring_example() -> None:
 
 def test_b1_gridding_quick(tmp_path: Path) -> None:
     res = bench_gridding.main(
-        ["--points", "20000", "--resolutions", "50000", "--repeat", "1", "--out-dir", str(tmp_path)]
-    )
+        ["--points", "20000", "--resolutions", "50000", "--repeat", "1", "--settle", "0",
+         "--out-dir", str(tmp_path)]
+    )  # fmt: skip
     saved = json.loads((tmp_path / "gridding.json").read_text())
     assert saved["cases"][0]["targets"]["all_agree"]
     assert set(res["cases"][0]["methods"]) >= {"footgrid", "numpy.bincount", "datashader"}
