@@ -55,8 +55,8 @@ def check_arrays(
     rows: Sequence[object] | None = None,
     cols: Sequence[object] | None = None,
     source: str | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Validate Z and Y and return them as float64.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate Z and Y and return them as float64, with the total output x computed on the way.
 
     Checks: shapes; every entry finite; Z >= 0; Y >= 0 unless ``allow_negative_y``; total
     output x = Z·1 + Y·1 not negative, and x = 0 only for rows and Z columns that are all zero
@@ -79,26 +79,14 @@ def check_arrays(
     -------
     Z, Y
         float64 views or copies.
+    x
+        Total output ``Z·1 + Y·1`` (:func:`total_output`), so that callers need not sum again.
 
     Raises
     ------
     MRIOError
         Naming the matrix, the first offending (row, column) labels, their count and the fix.
     """
-    Z, Y, _ = _checked(Z, Y, allow_negative_y=allow_negative_y, rows=rows, cols=cols, source=source)
-    return Z, Y
-
-
-def _checked(
-    Z: np.ndarray,
-    Y: np.ndarray,
-    *,
-    allow_negative_y: bool = False,
-    rows: Sequence[object] | None = None,
-    cols: Sequence[object] | None = None,
-    source: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`check_arrays`, also returning the total output x it computes on the way."""
     Z = np.asarray(Z, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
     if Z.ndim != 2 or Z.shape[0] != Z.shape[1]:
@@ -225,7 +213,7 @@ def attribution_coefficients(
         condition number below :data:`RCOND_MIN`), or a non-finite solution.
     """
     if check:
-        Z, Y, x = _checked(Z, Y, allow_negative_y=allow_negative_y)
+        Z, Y, x = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
     else:
         Z = np.asarray(Z, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
@@ -332,7 +320,7 @@ def cached_coefficients(
         True when M came from the cache.
     """
     if check:
-        Z, Y = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
+        Z, Y, _ = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
     if cache_dir is None:
         return attribution_coefficients(Z, Y, check=False), False
     key = content_key(Z, Y)

@@ -92,7 +92,7 @@ class MRIOTables:
     def __post_init__(self) -> None:
         rows = _as_labels(self.rows, ROW_NAMES, "rows", self.source)
         cols = _as_labels(self.cols, COL_NAMES, "cols", self.source)
-        Z, Y = check_arrays(
+        Z, Y, _ = check_arrays(
             self.Z,
             self.Y,
             allow_negative_y=self.allow_negative_y,
