@@ -1,6 +1,6 @@
 """Benchmark: attribution coefficients M = diag(x)^-1 L Y, footgrid vs pymrio, same run.
 
-footgrid: :func:`engine.coefficients.attribution_coefficients` (validation, LU factorisation of
+footgrid: :func:`footgrid.mrio.leontief.attribution_coefficients` (validation, LU factorisation of
 (I - A), one multi-right-hand-side solve). pymrio: its documented path on the same numpy arrays
 (no pandas overhead): ``calc_x``, ``calc_A``, ``calc_L`` (explicit ``np.linalg.inv``), then
 ``L @ Y`` and ``diag(1/x)``.
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from engine.coefficients import attribution_coefficients  # noqa: E402
+from footgrid.mrio.leontief import attribution_coefficients  # noqa: E402
 
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "coefficients.json"
 QUICK_OUT = ROOT / "benchmarks" / "results" / "coefficients_quick.json"

@@ -1,4 +1,4 @@
-"""B3 end to end: ``engine.run`` on 1 M and 10 M firms, 50 consumers, 10 km and 1 km grids.
+"""B3 end to end: ``footgrid.run`` on 1 M and 10 M firms, 50 consumers, 10 km and 1 km grids.
 
 Inputs are generated deterministically (and cached) in ``--workdir``: firms clustered like
 China's inventory (lon/lat, 10 sectors, 10 producing provinces), an MRIO of 50 regions × 10
@@ -185,9 +185,9 @@ overwrite = true
 
 # ----------------------------------------------------------------------------- children
 def child_engine(config: Path) -> dict[str, Any]:
-    """Run ``engine.run(config)`` (in a fresh process); returns timing and store facts."""
+    """Run ``footgrid.run(config)`` (in a fresh process); returns timing and store facts."""
     t0 = time.perf_counter()
-    from engine.pipeline import run
+    from footgrid.execution.pipeline import run
 
     t1 = time.perf_counter()
     ds = run(config)
@@ -206,7 +206,7 @@ def child_engine(config: Path) -> dict[str, Any]:
 def _baseline_cells(lon, lat, resolution: float, tile: int):
     import pyproj
 
-    from engine.grid import Grid
+    from footgrid.grid import Grid
 
     crs = Grid.auto_crs(lon, lat)
     x, y = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(lon, lat)
@@ -224,7 +224,7 @@ def child_numpy(config: Path, resolution: float, out: Path, tile: int = 512) -> 
     import pandas as pd
     import zarr
 
-    from engine.store import COMPRESSORS
+    from footgrid.store import COMPRESSORS
 
     t1 = time.perf_counter()
     folder = config.parent

@@ -1,10 +1,10 @@
 """B1 gridding: 10 M points onto a 1 km and a 10 km grid of China's extent, footgrid vs peers.
 
-footgrid: :func:`engine.gridding.grid_array` (cell index -> stable partition by block ->
+footgrid: :func:`footgrid.gridding.grid_array` (cell index -> stable partition by block ->
 per-block scatter, Numba, GIL released), with the default threads and with one thread, each call
 allocating its raster and scratch arrays; and "reused buffers": the same call overwriting one
 preallocated raster (``out=raster, accumulate=False``: every cell is written, those without
-points with 0) with a :class:`~engine.gridding.GridScratch`, i.e. with memory already touched,
+points with 0) with a :class:`~footgrid.gridding.GridScratch`, i.e. with memory already touched,
 like the copy floor below. Peers, on the same arrays in the
 same process, timed round-robin:
 
@@ -62,8 +62,8 @@ from benchmarks.common import (  # noqa: E402
     write_json,
 )
 from benchmarks.data import china_grid, clustered_xy  # noqa: E402
-from engine.grid import Grid  # noqa: E402
-from engine.gridding import GridScratch, grid_array  # noqa: E402
+from footgrid.grid import Grid  # noqa: E402
+from footgrid.gridding import GridScratch, grid_array  # noqa: E402
 
 NAME = "gridding"
 #: Pause (s) between the allocating methods and the floor pair: longer than the kernel's delay

@@ -2,11 +2,11 @@
 
 Three series, each a median of ``repeat`` runs after one untimed warm-up:
 
-- ``engine.run`` end to end (in this process) on 1e5 … 1e7 firms, 50 consumers;
-- ``engine.run`` on 1e6 firms with 5 … 200 consumers (an MRIO of 200 regions whose final
+- ``footgrid.run`` end to end (in this process) on 1e5 … 1e7 firms, 50 consumers;
+- ``footgrid.run`` on 1e6 firms with 5 … 200 consumers (an MRIO of 200 regions whose final
   demand is grouped into k consumers with a ``[consumers] groups`` file, categories summed, so
   that only the attribution work changes);
-- the gridding core :func:`engine.gridding.grid_array` on 1e5 … 1e8 points (1e8 only when
+- the gridding core :func:`footgrid.gridding.grid_array` on 1e5 … 1e8 points (1e8 only when
   the machine has memory for it: about 6 GiB).
 
 The exponent b of ``time ≈ a · size^b`` comes from ``numpy.polyfit`` on log10 values, over the
@@ -82,7 +82,7 @@ def _series(name: str, unit: str, sizes: Sequence[int], timings: Sequence[Timing
 
 
 def _quiet_run(config: Path) -> None:
-    from engine.pipeline import run
+    from footgrid.execution.pipeline import run
 
     with contextlib.redirect_stderr(io.StringIO()):
         ds = run(config)
@@ -90,7 +90,7 @@ def _quiet_run(config: Path) -> None:
 
 
 def points_series(workdir: Path, sizes: Sequence[int], resolution: float, repeat: int) -> dict:
-    """``engine.run`` against the number of firms (50 consumers)."""
+    """``footgrid.run`` against the number of firms (50 consumers)."""
     e2e.write_mrio(workdir / "mrio")
     timings = []
     for n in sizes:
@@ -99,13 +99,13 @@ def points_series(workdir: Path, sizes: Sequence[int], resolution: float, repeat
         cfg = e2e.write_config(workdir, firms, resolution, 2, f"scal_{n}.zarr", tag="scal")
         timings.append(_time(lambda cfg=cfg: _quiet_run(cfg), repeat))
         print(f"  run, {n:,} firms: {timings[-1].span()} s", flush=True)
-    return _series("engine.run vs firms (50 consumers)", "firms", sizes, timings)
+    return _series("footgrid.run vs firms (50 consumers)", "firms", sizes, timings)
 
 
 def consumers_series(
     workdir: Path, counts: Sequence[int], n_points: int, resolution: float, repeat: int
 ) -> dict:
-    """``engine.run`` against the number of consumers (same MRIO, grouped final demand)."""
+    """``footgrid.run`` against the number of consumers (same MRIO, grouped final demand)."""
     import pandas as pd
 
     n_regions = max(counts)
@@ -126,13 +126,13 @@ def consumers_series(
         )  # fmt: skip
         timings.append(_time(lambda cfg=cfg: _quiet_run(cfg), repeat))
         print(f"  run, {k} consumers: {timings[-1].span()} s", flush=True)
-    return _series(f"engine.run vs consumers ({n_points:,} firms)", "consumers", counts, timings)
+    return _series(f"footgrid.run vs consumers ({n_points:,} firms)", "consumers", counts, timings)
 
 
 def gridding_series(sizes: Sequence[int], resolution: float, repeat: int) -> dict:
     """:func:`grid_array` against the number of points (sizes that fit in memory)."""
     from benchmarks.data import china_grid, clustered_xy
-    from engine.gridding import grid_array
+    from footgrid.gridding import grid_array
 
     g = china_grid(resolution)
     kept, timings, skipped = [], [], []

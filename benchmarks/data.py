@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyproj
 
-from engine.grid import Grid
+from footgrid.grid import Grid
 
 #: China's longitude/latitude box (mainland and Hainan).
 CHINA_LONLAT = (73.0, 135.0, 18.0, 54.0)

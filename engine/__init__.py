@@ -1,29 +1,21 @@
-"""footgrid's engine: the Python API and everything with I/O.
+"""footgrid: gridded consumption-based (carbon-footprint) emission maps.
 
 Quick start::
 
-    import engine as footgrid
-    ds = footgrid.run("config.toml")       # footprint(consumer, category, y, x), totals, ...
-    ds = footgrid.grid("config.toml")      # production-based emissions(y, x) only
+    import footgrid
+
+    ds = footgrid.run("config.toml")  # footprint(consumer, category, y, x), totals, ...
+    ds = footgrid.grid_emissions("config.toml")  # production-based emissions(y, x) only
+    ds = footgrid.open_store("footprint.zarr")
 """
 
-import gc as _gc
-
-# Importing the engine creates some 200 000 objects of numpy, pandas, numba, dask, xarray and
-# zarr that live as long as the process; the cyclic garbage collector's passes over them while
-# they are imported find nothing to free and cost 0.2 s (a fifth of the import). Collection is
-# paused for the import only, and left as it was (a caller may have disabled it).
-_collecting = _gc.isenabled()
-_gc.disable()
-try:
-    from engine.config import Config, load_config
-    from engine.errors import ComputeError, ConfigError, FootgridError, InputError, MRIOError
-    from engine.grid import Grid
-    from engine.pipeline import grid, run
-    from engine.store import open_store
-finally:
-    if _collecting:
-        _gc.enable()
+from footgrid._version import __version__
+from footgrid.config import Config, load_config
+from footgrid.errors import ComputeError, ConfigError, FootgridError, InputError, MRIOError
+from footgrid.execution.pipeline import grid_emissions, run
+from footgrid.grid import Grid
+from footgrid.gridding import GridScratch, grid_array
+from footgrid.store import open_store
 
 __all__ = [
     "ComputeError",
@@ -31,9 +23,12 @@ __all__ = [
     "ConfigError",
     "FootgridError",
     "Grid",
+    "GridScratch",
     "InputError",
     "MRIOError",
-    "grid",
+    "__version__",
+    "grid_array",
+    "grid_emissions",
     "load_config",
     "open_store",
     "run",

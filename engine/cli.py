@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.errors import FootgridError
+from footgrid.errors import FootgridError
 
 log = logging.getLogger("footgrid")
 
@@ -74,24 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.command == "grid":
-        from engine.pipeline import grid
+        from footgrid.execution.pipeline import grid_emissions as grid
 
         ds = grid(args.config, progress=not args.quiet)
         _print_balance(ds, args.quiet)
     elif args.command == "run":
-        from engine.pipeline import run
+        from footgrid.execution.pipeline import run
 
         ds = run(args.config, resume=args.resume, progress=not args.quiet)
         _print_balance(ds, args.quiet)
     elif args.command == "demo":
-        from engine.demo_run import run_demo
+        from footgrid.demo.run import run_demo
 
         run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
-        from engine.analysis.report import write_report
+        from footgrid.analysis.report import write_report
 
         if (args.polygons is None) != (args.field is None):
-            from engine.errors import ConfigError
+            from footgrid.errors import ConfigError
 
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
@@ -99,7 +99,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"report: {index}")
     elif args.command == "compare":
-        from engine.analysis.compare import write_comparison
+        from footgrid.analysis.compare import write_comparison
 
         index = write_comparison(args.store_a, args.store_b, Path(args.out))
         if not args.quiet:

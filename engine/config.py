@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError
+from footgrid.errors import ConfigError
 
 # Schema: section -> key -> (accepted types, default). ``REQUIRED`` marks keys without default.
 REQUIRED = object()

@@ -11,7 +11,7 @@ import numpy as np
 import pyproj
 from affine import Affine
 
-from engine.errors import ConfigError
+from footgrid.errors import ConfigError
 
 #: Relative tolerance under which a CRS's areal scale counts as exactly 1 (equal-area).
 _EQUAL_AREA_TOL = 1e-9
@@ -287,7 +287,7 @@ class Grid:
     # ------------------------------------------------------------------ points
     def cell_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Flat cell index (``row * nx + col``) of points in the grid CRS; -1 outside."""
-        from kernels import cell_index
+        from footgrid.kernels import cell_index
 
         return cell_index(
             np.ascontiguousarray(x, dtype=np.float64),

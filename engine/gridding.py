@@ -4,7 +4,7 @@
 partition by block -> per-block scatter-add in float64 (the blocks are cache-sized squares,
 smaller than the store's tiles). It is what ``benchmarks/bench_gridding.py``
 times against numpy and datashader, and it returns the same raster as the ``emissions`` variable
-that ``engine.grid`` writes for the same projected points (bitwise, because the partition is
+that ``footgrid.grid`` writes for the same projected points (bitwise, because the partition is
 stable and each cell belongs to one block).
 """
 
@@ -16,14 +16,15 @@ from itertools import pairwise
 
 import numpy as np
 
-from engine.grid import Grid
-from engine.threads import cpu_count, range_offsets, run_jobs, split
-from kernels.gridding import (
+from footgrid.execution.threads import cpu_count, range_offsets, run_jobs, split
+from footgrid.grid import Grid
+from footgrid.kernels.gridding import (
     MAX_BLOCK,
+    add_blocks,
     bin_and_scatter,
     block_keys,
+    overwrite_blocks,
     place_by_block,
-    scatter_blocks,
 )
 
 #: Rasters up to this many bytes (float64) are filled in one pass: they stay in cache anyway,
@@ -134,7 +135,7 @@ def grid_array(
     Points that arrive in batches (e.g. Parquet row groups), summed into one raster:
 
     >>> import numpy as np
-    >>> from engine.grid import Grid
+    >>> from footgrid.grid import Grid
     >>> g = Grid.from_bounds((0, 0, 4, 4), 1.0, "EPSG:3857", tile=2)
     >>> raster, scratch = np.zeros(g.shape), GridScratch()
     >>> for xs, ys in (([0.5, 3.5], [0.5, 0.5]), ([0.5], [0.7])):
@@ -228,25 +229,26 @@ def _tiled(
         work = offsets + np.concatenate([[0], np.cumsum(np.outer(rows, cols).ravel())])
     cuts = np.searchsorted(work, np.linspace(0, int(work[-1]), workers + 1)[1:-1])
     bounds = [0, *sorted(set(cuts.tolist())), n_blocks]
-    size = ((block - 1) << 8) + block if not accumulate else 0
-    run_jobs(
-        [
+    common = (sorted_local, sorted_value, offsets)
+    geometry = (shift, n_blocks_x, grid.nx, grid.ny)
+    if accumulate:
+        jobs = [
+            partial(add_blocks, *common, b0, b1, *geometry, out)
+            for b0, b1 in pairwise(bounds)
+            if offsets[b1] > offsets[b0]
+        ]
+    else:
+        size = ((block - 1) << 8) + block
+        jobs = [
             partial(
-                scatter_blocks,
-                sorted_local,
-                sorted_value,
-                offsets,
+                overwrite_blocks,
+                *common,
                 b0,
                 b1,
-                shift,
-                n_blocks_x,
-                grid.nx,
-                grid.ny,
-                not accumulate,
+                *geometry,
                 out,
                 scratch.array(f"block_{i}", size, np.float64),
             )
             for i, (b0, b1) in enumerate(pairwise(bounds))
-            if offsets[b1] > offsets[b0] or not accumulate
         ]
-    )
+    run_jobs(jobs)

@@ -1,12 +1,11 @@
 """Numba kernels of footgrid: pure functions on numpy arrays.
 
-No I/O, no pandas, xarray or dask here; ``engine`` calls these, never the reverse.
+No I/O, no pandas, xarray or dask here; ``footgrid`` calls these, never the reverse.
 """
 
-from kernels.attribute import attribute_block, clear_cells, emission_block, group_by_cell
-from kernels.binning import cell_index
-from kernels.partition import count_tiles, place_points
-from kernels.scatter import scatter_add, scatter_add_by_class
+from footgrid.kernels.attribute import attribute_block, clear_cells, emission_block, group_by_cell
+from footgrid.kernels.binning import cell_index
+from footgrid.kernels.partition import count_tiles, place_points
 
 __all__ = [
     "attribute_block",
@@ -16,6 +15,4 @@ __all__ = [
     "emission_block",
     "group_by_cell",
     "place_points",
-    "scatter_add",
-    "scatter_add_by_class",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.jit import ngjit
+from footgrid.kernels.jit import ngjit
 
 #: Points binned per step by the chunked kernels: two int64 bin buffers of this length stay in
 #: L1 cache, and the binning loop over a chunk compiles to SIMD code.
@@ -74,7 +74,7 @@ def uniform_bins(v: np.ndarray, lo: float, res: float, n: int, out: np.ndarray) 
     """Bin of every value of ``v`` along ``n`` uniform cells, or -1 outside (and for NaN).
 
     The cell edges are ``lo + res * i`` for ``i = 0..n``, computed in float64 exactly as
-    :attr:`engine.grid.Grid.xedges` computes them, and a value belongs to the cell whose edges
+    :attr:`footgrid.grid.Grid.xedges` computes them, and a value belongs to the cell whose edges
     enclose it, ``[edge_i, edge_i+1)``, the last cell also taking ``edge_n``: the result equals
     ``numpy.searchsorted(edges, v, side="right") - 1`` with that last-edge rule, like
     ``numpy.histogram2d``.

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.binning import (
+from footgrid.kernels.binning import (
     CHUNK,
     _estimate_bin,
     _inverse_res,
@@ -25,8 +25,7 @@ from kernels.binning import (
     chunk_cells,
     estimate_is_one_off,
 )
-from kernels.jit import ngjit
-from kernels.stream import stream_fence, stream_store
+from footgrid.kernels.jit import ngjit
 
 #: Largest block edge the key holds (8 bits for the row and 8 for the column inside a block).
 MAX_BLOCK = 256
@@ -124,7 +123,7 @@ def place_by_block(
 
 
 @ngjit
-def scatter_blocks(
+def add_blocks(
     sorted_local: np.ndarray,
     sorted_value: np.ndarray,
     offsets: np.ndarray,
@@ -134,26 +133,15 @@ def scatter_blocks(
     n_blocks_x: int,
     nx: int,
     ny: int,
-    clear: bool,
     out: np.ndarray,
-    buf: np.ndarray,
 ) -> float:
     """Pass 3: add the sorted points of blocks ``[first, last)`` into the flat raster ``out``.
 
     A block's points touch only its cells, so disjoint block ranges can run on threads without
-    races.
-
-    With ``clear`` the range is overwritten: each block is summed in ``buf`` (float64, at least
-    ``(block - 1) * 256 + block`` items: 512 KiB that stay in cache), zeroed then added to, and
-    streamed into ``out`` row by row with non-temporal stores, which write the raster's lines
-    without first reading them; blocks without points are streamed as zeros. ``buf`` is not
-    used otherwise (pass an empty array).
-
-    Otherwise the points are added to ``out``'s values: each block with points is first read
-    row by row (one value per cache line), so that the hardware prefetcher streams it into
-    cache instead of the points' random first touches waiting for memory once per line (this
-    halves the pass at 10 M points on a 1 km grid). Returns the sum of the values read that way
-    (so that the compiler keeps the reads); callers ignore it.
+    races. Each block with points is first read row by row (one value per cache line), so that
+    the hardware prefetcher streams it into cache instead of the points' random first touches
+    waiting for memory once per line. Returns the sum of the values read that way (so that the
+    compiler keeps the reads); callers ignore it.
     """
     size = 1 << shift
     unx = np.uint64(nx)
@@ -163,36 +151,62 @@ def scatter_blocks(
     for b in range(first, last):
         s = offsets[b]
         e = offsets[b + 1]
-        if e == s and not clear:
+        if e == s:
             continue
         r0 = (b // n_blocks_x) << shift
         c0 = (b % n_blocks_x) << shift
         rows = min(size, ny - r0)
         cols = min(size, nx - c0)
-        local = sorted_local[s:e]
-        value = sorted_value[s:e]
-        if clear:
-            for r in range(rows):
-                buf[r << 8 : (r << 8) + cols] = 0.0
-            for k in range(local.shape[0]):
-                buf[np.uint64(local[k])] += value[k]
-            for r in range(rows):
-                line = buf[r << 8 : (r << 8) + cols]
-                o = (r0 + r) * nx + c0
-                for c in range(cols):
-                    stream_store(out, o + c, line[c])
-            continue
         for r in range(rows):
             line = out[(r0 + r) * nx + c0 : (r0 + r) * nx + c0 + cols]
             for c in range(0, cols, 8):
                 sink += line[c]
         block = out[r0 * nx + c0 :]
+        local = sorted_local[s:e]
+        value = sorted_value[s:e]
         for k in range(local.shape[0]):
             cell = np.uint64(local[k])
             block[(cell >> u8) * unx + (cell & u255)] += value[k]
-    if clear:
-        stream_fence()
     return sink
+
+
+@ngjit
+def overwrite_blocks(
+    sorted_local: np.ndarray,
+    sorted_value: np.ndarray,
+    offsets: np.ndarray,
+    first: int,
+    last: int,
+    shift: int,
+    n_blocks_x: int,
+    nx: int,
+    ny: int,
+    out: np.ndarray,
+    buf: np.ndarray,
+) -> None:
+    """Pass 3, overwriting: blocks ``[first, last)`` of ``out`` become the sums of their points.
+
+    Each block is summed in ``buf`` (float64, at least ``(block - 1) * 256 + block`` items,
+    which stay in cache), zeroed then added to, and copied into ``out`` row by row, so the
+    raster is written once and never read; blocks without points become zeros.
+    """
+    size = 1 << shift
+    for b in range(first, last):
+        s = offsets[b]
+        e = offsets[b + 1]
+        r0 = (b // n_blocks_x) << shift
+        c0 = (b % n_blocks_x) << shift
+        rows = min(size, ny - r0)
+        cols = min(size, nx - c0)
+        for r in range(rows):
+            buf[r << 8 : (r << 8) + cols] = 0.0
+        local = sorted_local[s:e]
+        value = sorted_value[s:e]
+        for k in range(local.shape[0]):
+            buf[np.uint64(local[k])] += value[k]
+        for r in range(rows):
+            o = (r0 + r) * nx + c0
+            out[o : o + cols] = buf[r << 8 : (r << 8) + cols]
 
 
 @ngjit

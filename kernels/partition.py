@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.jit import ngjit
+from footgrid.kernels.jit import ngjit
 
 
 @ngjit

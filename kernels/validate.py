@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kernels.jit import ngjit
+from footgrid.kernels.jit import ngjit
 
 #: Drop reasons in the order they are checked; a point's code is its 1-based position here
 #: (0: valid). The names are the ledger's reasons.

@@ -6,8 +6,8 @@ import numpy as np
 import pyproj
 import pytest
 
-from engine.errors import ConfigError
-from engine.grid import Grid
+from footgrid.errors import ConfigError
+from footgrid.grid import Grid
 
 
 def test_from_bounds_snaps_outward_to_whole_cells():

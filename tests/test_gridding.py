@@ -1,160 +1,136 @@
-"""`grid`: points file -> Zarr store, against numpy.histogram2d, rasterio, and the mass balance."""
+"""``grid_array``: the production-only gridding of plain arrays, against independent references."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pandas as pd
-import pyproj
 import pytest
-import rasterio
-import rioxarray  # noqa: F401
-import xarray as xr
-from conftest import random_points, write_config, write_points
 
-import engine
-from engine.grid import Grid
+from benchmarks.data import china_grid, clustered_xy
+from footgrid.execution.blocks import partition
+from footgrid.gridding import GridScratch, grid_array
+from tests.helpers.reference import scatter_add
 
 
-def _config(tmp_path, points, **grid):
-    return {
-        "points": {"path": points.name, "emission": "co2_t"},
-        "grid": {"resolution": 25_000, "tile": 16, **grid},
-        "output": {"path": "out.zarr", "overwrite": True},
-    }
+def test_grid_array_equals_the_pipeline_tiles_bitwise() -> None:
+    """grid_array == cell_index + partition by tile + per-tile scatter_add (the pipeline's way)."""
+    x, y, w = clustered_xy(50_000, seed=3, centres=40)
+    g = china_grid(100_000.0, tile=8)
+    cell = g.cell_index(x, y)
+    tp = partition(g, cell, w, np.zeros_like(cell), workers=1)
+    ref = np.zeros(g.shape)
+    for t, rows, cols in g.tiles():
+        local, _, e = tp.tile(t)
+        block = np.zeros((rows.stop - rows.start) * (cols.stop - cols.start))
+        scatter_add(local, e, block)
+        ref[rows, cols] = block.reshape(rows.stop - rows.start, cols.stop - cols.start)
+    for method in ("tiled", "direct"):
+        for workers in (1, 3):
+            for block in (None, 1, 4):
+                out = grid_array(x, y, w, g, method=method, workers=workers, block=block)
+                np.testing.assert_array_equal(out, ref)
 
 
-def _assert_balance(ds):
-    a = ds.attrs
-    dropped = sum(v["emission"] for v in json.loads(a["dropped"]).values())
-    assert a["complete"] is True
-    assert a["input_total"] == pytest.approx(a["gridded_total"] + dropped, rel=1e-12)
-    assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(a["gridded_total"], rel=1e-6)
+def test_grid_array_int64_keys_and_grids_past_the_estimate_bound() -> None:
+    """More than 2**15 blocks (64-bit keys) and a grid whose coordinates are too large for the
+    SIMD binning estimate (exact scalar binning) give numpy's histogram2d, bitwise."""
+    from footgrid.grid import Grid
+
+    rng = np.random.default_rng(11)
+    for g, block in (
+        (Grid.from_bounds((0, 0, 300, 200), 1.0, "EPSG:3857", tile=16), 1),  # 60 000 blocks
+        (Grid.from_bounds((1e15, 0, 1e15 + 0.5, 0.5), 1 / 64, "EPSG:3857", tile=8), 4),
+    ):
+        x = rng.uniform(g.xmin, g.xmax, 20_000)
+        y = rng.uniform(g.ymin, g.ymax, 20_000)
+        x[:50] = g.xedges[rng.integers(0, g.nx + 1, 50)]  # exactly on edges
+        w = rng.integers(1, 100, 20_000).astype(np.float64)  # integer sums: order-free, exact
+        h, _, _ = np.histogram2d(y, x, bins=[g.yedges, g.xedges], weights=w)
+        for accumulate in (True, False):
+            out = np.zeros(g.shape) if accumulate else np.full(g.shape, np.nan)
+            grid_array(x, y, w, g, method="tiled", block=block, workers=3, out=out,
+                       accumulate=accumulate)  # fmt: skip
+            np.testing.assert_array_equal(out, h[::-1])
+        np.testing.assert_array_equal(grid_array(x, y, w, g, method="direct"), h[::-1])
+    with pytest.raises(ValueError, match="positive number of threads"):
+        grid_array(x, y, w, g, workers=0)
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_grid_equals_histogram2d_on_projected_points(tmp_path, suffix):
-    df = random_points(3000, seed=3)
-    pts = write_points(tmp_path / f"firms{suffix}", df)
-    ds = engine.grid(write_config(tmp_path, _config(tmp_path, pts)))
-    crs = pyproj.CRS.from_wkt(ds.attrs["grid_crs"])
-    assert ds.rio.crs == crs
-    x, y = pyproj.Transformer.from_crs(4326, crs, always_xy=True).transform(df.lon, df.lat)
-    xe = np.append(ds.x.values - 12_500, ds.x.values[-1] + 12_500)
-    ye = np.append(ds.y.values[::-1] - 12_500, ds.y.values[0] + 12_500)
-    ref, _, _ = np.histogram2d(x, y, bins=[xe, ye], weights=df.co2_t)
-    np.testing.assert_allclose(ds.emissions.values, ref.T[::-1], rtol=1e-6)  # float32 store
-    _assert_balance(ds)
+def test_grid_array_edges_and_empty() -> None:
+    g = china_grid(1_000_000.0)
+    xmin, ymin, xmax, ymax = g.bounds
+    x = np.array([xmin, xmax, xmin, np.nan, xmax + 1.0])
+    y = np.array([ymax, ymin, ymin, 0.0, ymin])
+    w = np.array([1.0, 2.0, 4.0, 8.0, 16.0])
+    h, _, _ = np.histogram2d(y[:3], x[:3], bins=[g.yedges, g.xedges], weights=w[:3])
+    for method in ("tiled", "direct"):
+        np.testing.assert_array_equal(grid_array(x, y, w, g, method=method), h[::-1])
+        assert grid_array(x[:0], y[:0], w[:0], g, method=method).sum() == 0.0
+    with pytest.raises(ValueError, match="1-D arrays of one length"):
+        grid_array(x, y[:2], w, g)
+    for bad in (0, 3, 512):
+        with pytest.raises(ValueError, match="power of two from 1 to 256, got"):
+            grid_array(x, y, w, g, method="tiled", block=bad)
 
 
-def test_dropped_points_are_counted_by_reason(tmp_path):
-    df = random_points(500, seed=4)
-    df.loc[0, "lon"] = np.nan
-    df.loc[1, "lat"] = np.inf
-    df.loc[2, "lat"] = 95.0
-    df.loc[3, "co2_t"] = np.nan
-    df.loc[4, "co2_t"] = -12.5
-    df.loc[5, "sector"] = None
-    df.loc[6, ["lon", "lat"]] = [60.0, 10.0]  # outside explicit bounds below
-    pts = write_points(tmp_path / "firms.parquet", df)
-    g = Grid.from_bounds((-1.5e6, -1.2e6, 1.5e6, 1.2e6), 25_000, "EPSG:3857")
-    cfg = _config(tmp_path, pts, crs="EPSG:3857", bounds=[-9e6, 1e6, -1e6, 6e6])
-    cfg["grid"]["bounds"] = [1.05e7, 2.4e6, 1.4e7, 5.2e6]
-    ds = engine.grid(write_config(tmp_path, cfg))
-    dropped = json.loads(ds.attrs["dropped"])
-    assert dropped["invalid_coordinates"]["points"] == 3
-    assert dropped["missing_emission"] == {"points": 1, "emission": 0.0}
-    assert dropped["negative_emission"] == {"points": 1, "emission": -12.5}
-    assert dropped["missing_sector"]["points"] == 1
-    assert dropped["outside_grid"]["points"] == 1
-    assert dropped["outside_grid"]["emission"] == pytest.approx(df.co2_t[6])
-    _assert_balance(ds)
-    del g
+def test_grid_array_batches_into_out_with_reused_scratch() -> None:
+    """Batches added into one ``out`` (scratch reused, sizes shrinking and growing) equal one
+    call, and equal numpy's histogram2d (the independent reference)."""
+    x, y, w = clustered_xy(30_000, seed=5, centres=30)
+    g = china_grid(200_000.0, tile=8)
+    h, _, _ = np.histogram2d(y, x, bins=[g.yedges, g.xedges], weights=w)
+    for method in ("tiled", "direct"):
+        scratch, raster = GridScratch(), np.zeros(g.shape)
+        for a, b in ((0, 20_000), (20_000, 20_100), (20_100, 30_000)):
+            back = grid_array(
+                x[a:b], y[a:b], w[a:b], g, method=method, out=raster, scratch=scratch, block=4
+            )
+            assert back is raster
+        np.testing.assert_allclose(raster, h[::-1], rtol=1e-12, atol=1e-9)
+        # reusing the raster for a new set: zero it, same result as a fresh call
+        raster.fill(0)
+        grid_array(x, y, w, g, method=method, out=raster, scratch=scratch)
+        np.testing.assert_array_equal(raster, grid_array(x, y, w, g, method=method))
+        # or let the call overwrite it (every cell, also those without points)
+        added = grid_array(x, y, w, g, method=method, out=np.zeros(g.shape), accumulate=True)
+        raster.fill(np.nan)
+        back = grid_array(x, y, w, g, method=method, out=raster, accumulate=False, block=2)
+        assert back is raster
+        np.testing.assert_array_equal(raster, added)
+        np.testing.assert_allclose(raster, h[::-1], rtol=1e-12, atol=1e-9)
+        raster.fill(np.nan)
+        grid_array(x[:0], y[:0], w[:0], g, method=method, out=raster, accumulate=False)
+        assert not raster.any()
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        grid_array(x, y, w, g, out=np.zeros(g.shape, dtype=np.float32))
+    with pytest.raises(ValueError, match="C-contiguous float64"):
+        grid_array(x, y, w, g, out=np.zeros(g.shape)[:, ::-1])
 
 
-def test_geotiff_pixel_matches_rasterio_index(tmp_path):
-    df = pd.DataFrame(
-        {"lon": [116.39, 121.47, 113.26], "lat": [39.91, 31.23, 23.13], "co2_t": [5.0, 7.0, 11.0],
-         "sector": ["ELEC"] * 3}
-    )  # fmt: skip
-    pts = write_points(tmp_path / "firms.csv", df)
-    cfg = _config(tmp_path, pts)
-    cfg["output"]["geotiff"] = True
-    ds = engine.grid(write_config(tmp_path, cfg))
-    with rasterio.open(tmp_path / "out_geotiff" / "emissions.tif") as src:
-        band = src.read(1)
-        x, y = pyproj.Transformer.from_crs(4326, src.crs, always_xy=True).transform(
-            df.lon.to_numpy(), df.lat.to_numpy()
-        )
-        for xi, yi, e in zip(x, y, df.co2_t, strict=True):
-            row, col = src.index(xi, yi)
-            assert band[row, col] == pytest.approx(e)
-        assert src.transform == ds.rio.transform()
-    reopened = xr.open_zarr(tmp_path / "out.zarr")
-    grid_crs = pyproj.CRS.from_wkt(ds.attrs["grid_crs"])
-    assert reopened.rio.crs == grid_crs
-    assert reopened.rio.transform() == ds.rio.transform()
-    assert reopened.rio.transform().a == 25_000
+def test_grid_scratch_refuses_a_second_thread() -> None:
+    import threading
+
+    x, y, w = clustered_xy(1000, seed=1, centres=5)
+    g = china_grid(200_000.0, tile=8)
+    scratch = GridScratch()
+    grid_array(x, y, w, g, method="tiled", scratch=scratch)
+    errors = []
+
+    def other() -> None:
+        try:
+            grid_array(x, y, w, g, method="tiled", scratch=scratch)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    t = threading.Thread(target=other)
+    t.start()
+    t.join()
+    assert errors and "two threads" in errors[0]
 
 
-def test_store_chunks_follow_the_tile_and_are_compressed(tmp_path, small_points):
-    ds = engine.grid(write_config(tmp_path, _config(tmp_path, small_points)))
-    assert ds.emissions.encoding["chunks"] == (16, 16)
-    assert ds.emissions.encoding["compressors"]
-    assert ds.emissions.dtype == np.float32
-    assert ds.cell_area.values[0, 0] == pytest.approx(25_000**2)
-    assert ds.territory.values.all()
+def test_grid_array_docstring_example() -> None:
+    import doctest
 
+    import footgrid.gridding
 
-def test_glob_of_files_and_x_y_columns_with_crs(tmp_path):
-    df = random_points(400, seed=7)
-    x, y = pyproj.Transformer.from_crs(4326, 3857, always_xy=True).transform(df.lon, df.lat)
-    df = df.assign(px=x, py=y).drop(columns=["lon", "lat"])
-    write_points(tmp_path / "a.parquet", df.iloc[:150])
-    write_points(tmp_path / "b.parquet", df.iloc[150:])
-    cfg = {
-        "points": {"path": "*.parquet", "x": "px", "y": "py", "crs": "EPSG:3857",
-                   "emission": "co2_t"},
-        "grid": {"crs": "EPSG:3857", "resolution": 50_000},
-        "output": {"path": "out.zarr"},
-    }  # fmt: skip
-    ds = engine.grid(write_config(tmp_path, cfg))
-    assert ds.attrs["input_points"] == 400
-    assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(df.co2_t.sum(), rel=1e-6)
-
-
-def test_geoparquet_points(tmp_path):
-    import geopandas as gpd
-
-    df = random_points(300, seed=8)
-    gdf = gpd.GeoDataFrame(
-        df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(df.lon, df.lat), crs=4326
-    )
-    gdf.to_parquet(tmp_path / "firms.parquet")
-    cfg = {
-        "points": {"path": "firms.parquet", "emission": "co2_t"},
-        "grid": {"resolution": 50_000},
-        "output": {"path": "out.zarr"},
-    }
-    ds = engine.grid(write_config(tmp_path, cfg))
-    assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(df.co2_t.sum(), rel=1e-6)
-
-
-def test_geographic_grid_stores_geodesic_cell_areas(tmp_path):
-    df = random_points(500, seed=9)
-    pts = write_points(tmp_path / "firms.parquet", df)
-    cfg = {
-        "points": {"path": pts.name, "emission": "co2_t"},
-        "grid": {"crs": "EPSG:4326", "resolution": 0.5, "tile": 16},
-        "output": {"path": "out.zarr"},
-    }
-    ds = engine.grid(write_config(tmp_path, cfg))
-    g = Grid.from_bounds(
-        (df.lon.min(), df.lat.min(), df.lon.max(), df.lat.max()), 0.5, "EPSG:4326", 16
-    )
-    assert ds.sizes["y"] == g.ny and ds.sizes["x"] == g.nx
-    np.testing.assert_allclose(ds.cell_area.values, g.cell_area(), rtol=1e-12)
-    # Geodesic areas: smaller towards the pole, about 51.5 * 55.6 km² at 22.25°N.
-    assert ds.cell_area.values[0, 0] < ds.cell_area.values[-1, 0]
-    assert float(ds.emissions.sum(dtype="f8")) == pytest.approx(df.co2_t.sum(), rel=1e-6)
+    result = doctest.testmod(footgrid.gridding, verbose=False)
+    assert result.attempted >= 1 and result.failed == 0

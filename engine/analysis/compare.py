@@ -16,11 +16,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from engine.analysis import layers as L
-from engine.analysis.maps import plot_difference
-from engine.analysis.page import Page, ensure_dir, write_table
-from engine.analysis.report import _analyse, _headline, _static, _units, layer_title
-from engine.analysis.shares import share_tables
+from footgrid.analysis import layers as L
+from footgrid.analysis.maps import plot_difference
+from footgrid.analysis.page import Page, ensure_dir, write_table
+from footgrid.analysis.report import _analyse, _headline, _static, _units, layer_title
+from footgrid.analysis.shares import share_tables
 
 __all__ = ["compare_tables", "same_grid", "write_comparison"]
 

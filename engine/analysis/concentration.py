@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from engine.errors import InputError
+from footgrid.errors import InputError
 
 __all__ = [
     "Concentration",

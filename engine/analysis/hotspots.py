@@ -20,8 +20,8 @@ import pandas as pd
 import pyproj
 from numpy.typing import ArrayLike
 
-from engine.analysis.layers import GridInfo
-from engine.errors import InputError
+from footgrid.analysis.layers import GridInfo
+from footgrid.errors import InputError
 
 __all__ = [
     "OUTSIDE",
@@ -98,9 +98,10 @@ def top_cells(
 def read_polygons(path: str | os.PathLike, field: str):  # -> geopandas.GeoDataFrame
     """Read a zone layer (GeoPackage, GeoJSON, Shapefile, GeoParquet) and check ``field``.
 
-    The same reader and checks as the ``[regions]`` polygons (:func:`engine.regions.read_polygons`).
+    The same reader and checks as the ``[regions]`` polygons
+    (:func:`footgrid.io.polygons.read_polygons`).
     """
-    from engine.regions import read_polygons as _read
+    from footgrid.io.polygons import read_polygons as _read
 
     return _read(path, field, option="polygons")
 

@@ -21,7 +21,7 @@ import pyproj
 import xarray as xr
 from affine import Affine
 
-from engine.errors import InputError
+from footgrid.errors import InputError
 
 __all__ = [
     "GridInfo",

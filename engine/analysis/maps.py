@@ -22,7 +22,7 @@ from matplotlib.colors import ListedColormap, LogNorm, Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
-from engine.analysis.layers import GridInfo
+from footgrid.analysis.layers import GridInfo
 
 __all__ = [
     "Display",

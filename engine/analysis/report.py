@@ -27,12 +27,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from engine.analysis import layers as L
-from engine.analysis.concentration import Concentration, concentration
-from engine.analysis.hotspots import Zones, rasterize_zones, top_cells, zonal_sums
-from engine.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
-from engine.analysis.page import Page, ensure_dir, safe_name, write_table
-from engine.analysis.shares import share_tables
+from footgrid.analysis import layers as L
+from footgrid.analysis.concentration import Concentration, concentration
+from footgrid.analysis.hotspots import Zones, rasterize_zones, top_cells, zonal_sums
+from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
+from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
+from footgrid.analysis.shares import share_tables
 
 __all__ = ["FRACTIONS", "format_headline", "headline", "write_report"]
 
@@ -306,7 +306,7 @@ def write_report(
     pathlib.Path
         Path of ``index.html``.
     """
-    from engine.errors import InputError
+    from footgrid.errors import InputError
 
     if (polygons is None) != (field is None):
         raise InputError(

@@ -7,7 +7,7 @@ polygons and ``config.toml``), then runs the pipeline and the report on the bund
 
 from __future__ import annotations
 
-from engine.demo.bundle import DEFAULT_FIRMS, expected_shares, write_bundle
-from engine.demo.mrio import TARGETS
+from footgrid.demo.bundle import DEFAULT_FIRMS, expected_shares, write_bundle
+from footgrid.demo.mrio import TARGETS
 
 __all__ = ["DEFAULT_FIRMS", "TARGETS", "expected_shares", "write_bundle"]

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.demo.geography import (
+from footgrid.demo.geography import (
     COASTAL_PROVINCES,
     HUB_PROVINCES,
     KM_PER_DEG,
@@ -186,7 +186,7 @@ def sample_firms(cities: Cities, n_firms: int, rng: np.random.Generator) -> Firm
     Parameters
     ----------
     cities
-        Real cities (:func:`engine.demo.geography.load_cities`).
+        Real cities (:func:`footgrid.demo.geography.load_cities`).
     n_firms
         Number of firms.
     rng

@@ -24,7 +24,7 @@ households' direct electricity use — are found by Newton's method so that
     share[c, k] = Σ_rows e_row · M[row, (c, k)] / Σ e,   M = diag(x)⁻¹ · L · Y
 
 hits :data:`TARGETS`. The result is checked with
-:func:`engine.coefficients.attribution_coefficients`
+:func:`footgrid.mrio.leontief.attribution_coefficients`
 on the final (Z, Y), the same arithmetic the pipeline uses.
 """
 
@@ -35,15 +35,15 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from engine.coefficients import attribution_coefficients
-from engine.demo.firms import INVENTORY_SECTORS, city_weights, concordance_matrix
-from engine.demo.geography import (
+from footgrid.demo.firms import INVENTORY_SECTORS, city_weights, concordance_matrix
+from footgrid.demo.geography import (
     COASTAL_PROVINCES,
     HUB_PROVINCES,
     PROVINCE_LABELS,
     Cities,
     province_centroids,
 )
+from footgrid.mrio.leontief import attribution_coefficients
 
 #: MRIO sectors (same list in every region).
 SECTORS: tuple[str, ...] = (
@@ -332,7 +332,7 @@ class CalibratedMRIO:
     scales
         Calibrated scale factor per parameter name (:data:`PARAMS`).
     achieved
-        Shares recomputed with :func:`engine.coefficients.attribution_coefficients` on (Z, Y).
+        Shares recomputed with :func:`footgrid.mrio.leontief.attribution_coefficients` on (Z, Y).
     footprint_t
         Consumer -> category -> t CO2 (from the same computation).
     spectral_radius

@@ -1,0 +1,427 @@
+"""Points larger than memory: a dask dataframe, tile ids per partition, a shuffle by tile.
+
+With ``[compute] larger_than_memory = true`` the client never holds all points. The points are
+read as a dask dataframe (Parquet row groups or CSV blocks) and go through three kinds of tasks:
+
+1. per partition: validate (same checks and drop reasons as the in-memory reader), assign
+   regions, and summarise: extents for the grid, tonnes per (region, inventory sector) key for
+   the MRIO attribution and the ledger of dropped points;
+2. per partition: cell index, tile id, cell inside the tile, coefficient row and a sequence
+   number that keeps the input order;
+3. ``shuffle`` by tile (tasks on threads, peer-to-peer on a dask-distributed cluster), then per
+   shuffled partition, for each of its tiles in input order: the emission tile and the
+   footprint blocks of every consumer chunk, written straight into the store.
+
+The blocks are bit-identical to the in-memory path's: same points, same order inside a tile,
+same kernels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dask
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from footgrid import store
+from footgrid.config import Config
+from footgrid.errors import ConfigError, InputError
+from footgrid.execution.blocks import _emissions_task, _footprint_task, consumer_chunks
+from footgrid.execution.scheduler import compute_tasks
+from footgrid.grid import Grid
+from footgrid.io.points import Points, expand_paths, points_from_frame
+from footgrid.kernels import group_by_cell
+from footgrid.ledger import Ledger
+
+log = logging.getLogger("footgrid")
+
+#: Sequence numbers: partition index in the high bits, row in the partition in the low ones.
+_ROW_BITS = 32
+
+
+def _columns(cfg: Config) -> list[str]:
+    p = cfg.points
+    names = [p["x"], p["y"]] if p["x"] is not None else [p["lon"], p["lat"]]
+    names += [p["emission"], p["sector"]]
+    names += [c for c in (p["region"], p["id"]) if c]
+    return names
+
+
+#: Target rows per partition when grouping Parquet row groups.
+PARTITION_ROWS = 1_000_000
+
+
+def _read_row_groups(part: tuple[str, tuple[int, ...]], columns: list[str]) -> pd.DataFrame:
+    file, groups = part
+    table = pq.ParquetFile(file).read_row_groups(list(groups), columns=columns)
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+
+
+def read_frame(cfg: Config) -> dd.DataFrame:
+    """The ``[points]`` files as a dask dataframe of the configured columns.
+
+    Parquet: one partition per run of row groups of about ``PARTITION_ROWS`` rows, read with
+    pyarrow (``dask.dataframe.from_map``). CSV: ``dask.dataframe.read_csv`` blocks of 64 MB.
+    """
+    files = expand_paths(cfg.points["path"])
+    cols = _columns(cfg)
+    suffixes = {Path(f).suffix.lower() for f in files}
+    if suffixes <= {".parquet", ".pq"}:
+        parts = []
+        for f in files:
+            try:
+                meta = pq.ParquetFile(f).metadata
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise InputError(
+                    f"cannot read the Parquet file: {str(exc).splitlines()[0]}",
+                    file=f,
+                    key="points.path",
+                    fix="check that it is a complete, valid Parquet file",
+                ) from None
+            missing = [c for c in cols if c not in meta.schema.names]
+            if missing:
+                raise InputError(
+                    f"the points file has no column '{missing[0]}' (columns present: "
+                    f"{', '.join(meta.schema.names)})",
+                    file=f,
+                    column=missing[0],
+                    fix="rename the column or set the [points] key naming it",
+                )
+            batch: list[int] = []
+            rows = 0
+            for g in range(meta.num_row_groups):
+                batch.append(g)
+                rows += meta.row_group(g).num_rows
+                if rows >= PARTITION_ROWS:
+                    parts.append((f, tuple(batch)))
+                    batch, rows = [], 0
+            if batch or meta.num_row_groups == 0:
+                parts.append((f, tuple(batch)))
+        meta_df = _read_row_groups((parts[0][0], ()), cols)
+        return dd.from_map(_read_row_groups, parts, columns=cols, meta=meta_df)
+    if suffixes <= {".csv"}:
+        labels = {c: "string" for c in (cfg.points["sector"], cfg.points["region"])}
+        labels.update({cfg.points["id"]: "string"} if cfg.points["id"] else {})
+        labels.pop(None, None)
+        return dd.read_csv(files, usecols=cols, dtype=labels, blocksize="64MB")
+    raise InputError(
+        f"larger-than-memory points must be all Parquet or all CSV, got {sorted(suffixes)}",
+        file=cfg.points["path"],
+        key="compute.larger_than_memory",
+        fix="convert the inputs to Parquet",
+    )
+
+
+def _partition_points(
+    df: pd.DataFrame, i: int, cfg: Config, polygons: Any, ledger: Ledger
+) -> Points:
+    from footgrid.execution.pipeline import regions_from_polygons
+
+    source = f"{cfg.points['path']} (partition {i})"
+    pts = points_from_frame(df, source, cfg.points, ledger)
+    if polygons is not None:
+        pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
+    return pts
+
+
+def _summary(
+    df: pd.DataFrame, i: int, cfg: Config, polygons: Any, crs: Any, grid: Grid | None
+) -> dict[str, Any]:
+    """Pass over one partition: ledger, extents and tonnes per key (inside ``grid`` if given)."""
+    from footgrid.execution.pipeline import finite_bounds
+
+    ledger = Ledger()
+    pts = _partition_points(df, i, cfg, polygons, ledger)
+    out: dict[str, Any] = {"lonlat": finite_bounds(*pts.lonlat()) if crs is None else None}
+    if crs is not None:
+        x, y = pts.project(crs)
+        out["xy"] = finite_bounds(x, y)
+        if grid is not None:
+            outside = grid.cell_index(x, y) < 0
+            ledger.drop("outside_grid", pts.emission[outside])
+            pts = pts.subset(~outside)
+    out["ledger"] = ledger
+    if pts.region is not None:
+        frame = pd.DataFrame(
+            {
+                "region": np.asarray(pts.region.astype(str), dtype=object),
+                "sector": np.asarray(pts.sector.astype(str), dtype=object),
+                "emission": pts.emission,
+            }
+        )
+        out["keys"] = frame.groupby(["region", "sector"], sort=True)["emission"].agg(
+            ["sum", "count"]
+        )
+    return out
+
+
+def _tile_frame(
+    df: pd.DataFrame,
+    i: int,
+    cfg: Config,
+    polygons: Any,
+    grid: Grid,
+    keys: pd.MultiIndex | None,
+    valid: np.ndarray | None,
+) -> pd.DataFrame:
+    """Per point of one partition: tile, cell inside the tile, coefficient row, order."""
+    pts = _partition_points(df, i, cfg, polygons, Ledger())
+    x, y = pts.project(grid.crs)
+    cell = grid.cell_index(x, y)
+    seq = (np.int64(i) << _ROW_BITS) + pts.rows().astype(np.int64)
+    if keys is not None:
+        pairs = pd.MultiIndex.from_arrays(
+            [np.asarray(pts.region.astype(str)), np.asarray(pts.sector.astype(str))]
+        )
+        key = keys.get_indexer(pairs).astype(np.int64)
+        cell = np.where((key >= 0) & valid[np.maximum(key, 0)], cell, -1)
+    else:
+        key = np.full(len(pts), -1, dtype=np.int64)
+    ok = cell >= 0
+    cell, key, seq, e = cell[ok], key[ok], seq[ok], pts.emission[ok]
+    row, col = np.divmod(cell, grid.nx)
+    ty, tx = row // grid.tile, col // grid.tile
+    width = np.minimum(grid.tile, grid.nx - tx * grid.tile)
+    return pd.DataFrame(
+        {
+            "tile": ty * grid.n_tiles_x + tx,
+            "local": (row - ty * grid.tile) * width + (col - tx * grid.tile),
+            "key": key,
+            "emission": e,
+            "seq": seq,
+        }
+    )
+
+
+def _blocks(
+    frame: pd.DataFrame,
+    path: str,
+    grid: Grid,
+    coef: np.ndarray | None,
+    n_consumers: int,
+    n_categories: int,
+    consumer_chunk: int,
+    dtype: str,
+    skip: frozenset[str],
+) -> dict[str, np.ndarray]:
+    """Every block of the tiles in one shuffled partition, points in input order."""
+    frame = frame.sort_values(["tile", "seq"], kind="stable")
+    tiles = frame["tile"].to_numpy()
+    local = np.ascontiguousarray(frame["local"].to_numpy(), dtype=np.int64)
+    key = np.ascontiguousarray(frame["key"].to_numpy(), dtype=np.int64)
+    e = np.ascontiguousarray(frame["emission"].to_numpy(), dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, tiles[1:] != tiles[:-1]]) if len(tiles) else []
+    ends = np.r_[starts[1:], len(tiles)] if len(tiles) else []
+    out: dict[str, np.ndarray] = {}
+    chunks = consumer_chunks(n_consumers, consumer_chunk)
+    for s, t_end in zip(starts, ends, strict=True):
+        t = int(tiles[s])
+        rows, cols = grid.tile_slices(t)
+        pts = group_by_cell(
+            local[s:t_end],
+            key[s:t_end],
+            e[s:t_end],
+            (rows.stop - rows.start) * (cols.stop - cols.start),
+        )
+        label = f"e_{t}"
+        if label not in skip:
+            out[label] = np.atleast_1d(_emissions_task(path, label, pts, rows, cols, dtype))
+        if coef is None:
+            continue
+        for ci, cs in enumerate(chunks):
+            label = f"f_{ci}_{t}"
+            if label not in skip:
+                out[label] = _footprint_task(
+                    path, label, pts, coef, cs, n_categories, rows, cols, dtype
+                )
+    return out
+
+
+@contextlib.contextmanager
+def _scheduler(cfg: Config) -> Iterator[dict[str, Any]]:
+    """``dask.compute`` keywords for the configured scheduler (a Client for distributed)."""
+    sched, workers = cfg.compute["scheduler"], cfg.compute["workers"]
+    if sched in ("threads", "synchronous"):
+        n = workers or os.cpu_count() or 1
+        with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+            yield (
+                {"scheduler": sched}
+                if sched == "synchronous"
+                else {
+                    "scheduler": "threads",
+                    "num_workers": n,
+                }
+            )
+        return
+    from footgrid.execution.scheduler import client_for
+
+    with client_for(sched, workers) as client:
+        yield {"scheduler": client}
+
+
+def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
+    """The larger-than-memory counterpart of the in-memory plan (see the module docstring)."""
+    from footgrid.execution.pipeline import (
+        Plan,
+        grid_crs,
+        grid_from,
+        layout_for,
+        merge_bounds,
+        totals_cube,
+    )
+
+    if with_mrio and cfg.output["firm_table"]:
+        raise ConfigError(
+            "the per-firm table is not written for larger-than-memory points",
+            file=cfg.source,
+            key="output.firm_table",
+            fix="set [output] firm_table = false, or [compute] larger_than_memory = false",
+        )
+    polygons = None
+    if cfg.regions is not None:
+        from footgrid.io.polygons import read_polygons
+
+        polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
+    ddf = read_frame(cfg)
+    parts = ddf.to_delayed()
+    ctx = contextlib.ExitStack()
+    kw = ctx.enter_context(_scheduler(cfg))
+    try:
+        _check_unique_ids(cfg, ddf, kw)
+
+        def summaries(crs: Any, grid: Grid | None) -> list[dict[str, Any]]:
+            tasks = [
+                dask.delayed(_summary)(p, i, cfg, polygons, crs, grid) for i, p in enumerate(parts)
+            ]
+            return list(dask.compute(*tasks, **kw))
+
+        first: list[dict[str, Any]] | None = None
+
+        def lonlat_bounds() -> Any:
+            return merge_bounds([s["lonlat"] for s in summaries(None, None)])
+
+        crs = grid_crs(cfg, lonlat_bounds, polygons)
+        explicit = cfg.grid["bounds"] != "auto"
+        if explicit:
+            grid = grid_from(cfg, crs, lambda: None, polygons)
+            first = summaries(crs, grid)
+        else:
+            first = summaries(crs, None)
+            grid = grid_from(cfg, crs, lambda: merge_bounds([s["xy"] for s in first]), polygons)
+        ledger = Ledger()
+        for s in first:
+            ledger.merge(s["ledger"])
+
+        dtype = cfg.output["dtype"]
+        layout = store.Layout(grid, dtype=dtype)
+        att = keys = valid = coef = totals = None
+        if with_mrio:
+            att, totals = _attribution(cfg, first, ledger)
+            keys, valid, coef = att.keys, att.valid, att.coef
+            layout = layout_for(grid, att, dtype)
+            totals = totals_cube(att.mrio_rows, layout, totals)
+        if polygons is not None:
+            from footgrid.io.polygons import territory_mask
+
+            territory = territory_mask(grid, polygons)
+        else:
+            territory = np.ones(grid.shape, dtype=bool)
+    except BaseException:
+        ctx.close()
+        raise
+
+    def blocks(path: str, skip: set[str], progress: bool) -> dict[str, np.ndarray]:
+        meta = pd.DataFrame(
+            {
+                "tile": np.array([], dtype=np.int64),
+                "local": np.array([], dtype=np.int64),
+                "key": np.array([], dtype=np.int64),
+                "emission": np.array([], dtype=np.float64),
+                "seq": np.array([], dtype=np.int64),
+            }
+        )
+        frames = [
+            dask.delayed(_tile_frame)(p, i, cfg, polygons, grid, keys, valid)
+            for i, p in enumerate(parts)
+        ]
+        tiled = dd.from_delayed(frames, meta=meta, verify_meta=False)
+        shuffled = tiled.shuffle("tile", npartitions=max(1, len(parts)))
+        tasks = [
+            dask.delayed(_blocks)(
+                p,
+                path,
+                grid,
+                coef,
+                len(layout.consumers),
+                len(layout.categories),
+                cfg.compute["consumer_chunk"],
+                dtype,
+                frozenset(skip),
+            )
+            for p in shuffled.to_delayed()
+        ]
+        out: dict[str, np.ndarray] = {}
+        for part in compute_tasks(tasks, kw, progress):
+            out.update(part)
+        return out
+
+    return Plan(grid, territory, ledger, layout, totals, blocks, close=ctx.close)
+
+
+def _attribution(cfg: Config, summaries: list[dict[str, Any]], ledger: Ledger) -> tuple:
+    """Attribution from tonnes per (region, sector) key: one pseudo-point per key."""
+    from footgrid.mrio.link import attribute
+
+    table = pd.concat([s["keys"] for s in summaries if "keys" in s])
+    table = table.groupby(level=[0, 1], sort=True).sum()
+    sums = table["sum"]
+    if sums.empty:
+        raise InputError(
+            "no valid point is left to attribute",
+            file=cfg.points["path"],
+            fix="check the points and the dropped counts",
+        )
+    regions = pd.Categorical(sums.index.get_level_values(0).astype(str))
+    sectors = pd.Categorical(sums.index.get_level_values(1).astype(str))
+    e = sums.to_numpy(dtype=np.float64)
+    pseudo = Points(
+        None, None, None, e, sectors, regions, None, [cfg.points["path"]],
+        np.array([0]), np.arange(len(e)),
+    )  # fmt: skip
+    try:
+        att, key, keep = attribute(cfg, pseudo)
+    except InputError as exc:
+        # Rows there are (region, sector) keys, not input rows: name the labels only.
+        raise type(exc)(
+            exc.what, file=cfg.points["path"], column=exc.column, key=exc.key, fix=exc.fix
+        ) from None
+    counts = table["count"].to_numpy()
+    ledger.drop_counted("zero_output", int(counts[~keep].sum()), float(e[~keep].sum()))
+    e_by_key = np.bincount(key[keep], weights=e[keep], minlength=len(att.keys))
+    return att, att.totals(e_by_key)
+
+
+def _check_unique_ids(cfg: Config, ddf: dd.DataFrame, kw: dict[str, Any]) -> None:
+    col = cfg.points["id"]
+    if not col:
+        return
+    counts = ddf[col].value_counts()
+    (dup,) = dask.compute(counts[counts > 1], **kw)
+    if len(dup):
+        first = dup.index[0]
+        raise InputError(
+            f"firm id {first!r} appears {int(dup.iloc[0])} times (duplicated ids: "
+            f"{', '.join(map(repr, dup.index[:5]))})",
+            file=cfg.points["path"],
+            column=col,
+            fix="make the ids unique, or remove [points] id to run without firm ids",
+        )

@@ -1,0 +1,1 @@
+"""Inventory readers: points, polygons and small label tables."""

@@ -1,0 +1,35 @@
+"""The output store: one Zarr v3 store, written atomically, readable with ``xarray.open_zarr``."""
+
+from footgrid.store.chunks import ChunkWriter, write_block
+from footgrid.store.export import export_geotiff
+from footgrid.store.journal import DONE_DIR, done_blocks, journal_block
+from footgrid.store.layout import COMPRESSORS, UNITS, Layout, template
+from footgrid.store.lifecycle import (
+    create,
+    finish,
+    is_complete,
+    open_store,
+    partial_path,
+    prepare_output,
+    read_attrs,
+)
+
+__all__ = [
+    "COMPRESSORS",
+    "DONE_DIR",
+    "UNITS",
+    "ChunkWriter",
+    "Layout",
+    "create",
+    "done_blocks",
+    "export_geotiff",
+    "finish",
+    "is_complete",
+    "journal_block",
+    "open_store",
+    "partial_path",
+    "prepare_output",
+    "read_attrs",
+    "template",
+    "write_block",
+]

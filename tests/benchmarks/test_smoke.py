@@ -1,0 +1,63 @@
+"""The benchmarks are tests too: each runs at a tiny size, writes its JSON, methods agree.
+
+No timing is asserted (timings depend on the machine); what is checked is that every method of
+every benchmark gives the same answer and that the results files are written.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmarks import (
+    bench_coefficients,
+    bench_end_to_end,
+    bench_gridding,
+    bench_scaling,
+    run,
+)
+
+
+def test_b1_gridding_quick(tmp_path: Path) -> None:
+    res = bench_gridding.main(
+        ["--points", "20000", "--resolutions", "50000", "--repeat", "1", "--settle", "0",
+         "--out-dir", str(tmp_path)]
+    )  # fmt: skip
+    saved = json.loads((tmp_path / "gridding.json").read_text())
+    assert saved["cases"][0]["targets"]["all_agree"]
+    assert set(res["cases"][0]["methods"]) >= {"footgrid", "numpy.bincount", "datashader"}
+
+
+def test_b2_coefficients_quick(tmp_path: Path) -> None:
+    out = tmp_path / "coefficients_quick.json"
+    res = bench_coefficients.main(["--quick", "--sizes", "60", "--repeat", "1", "--out", str(out)])
+    assert out.exists()
+    assert res["cases"][0]["max_rel_diff"] <= 1e-10
+
+
+@pytest.mark.slow
+def test_b3_end_to_end_quick(tmp_path: Path) -> None:
+    argv = ["--points", "3000", "--resolutions", "100000", "--workers", "1", "--repeat", "1"]
+    res = bench_end_to_end.main(
+        [*argv, "--workdir", str(tmp_path / "w"), "--out-dir", str(tmp_path)]
+    )
+    assert (tmp_path / "end_to_end.json").exists()
+    case = res["cases"][0]
+    assert case["agreement"]["allclose"]
+    totals = {k: v["consumers"] for k, v in case["methods"].items()}
+    assert set(totals.values()) == {50}
+
+
+@pytest.mark.slow
+def test_b4_scaling_and_runner_quick(tmp_path: Path) -> None:
+    res = run.main(["--quick", "--only", "B1", "B4", "--repeat", "1", "--out-dir", str(tmp_path),
+                    "--workdir", str(tmp_path / "w")])  # fmt: skip
+    assert (tmp_path / "scaling_quick.json").exists()
+    assert (tmp_path / "summary_quick.json").exists()
+    series = res["B4"]["series"]
+    assert [s["unit"] for s in series] == ["points", "firms", "consumers"]
+    assert all(np.isfinite(s["exponent"]) for s in series)
+    assert bench_scaling.exponent([1, 10, 100], [2.0, 20.0, 200.0]) == pytest.approx(1.0)

@@ -1,0 +1,192 @@
+"""The demo input generator: determinism, size, calibration (checked independently), formats."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pyogrio
+import pytest
+import shapely
+
+from footgrid.demo import TARGETS, expected_shares, write_bundle
+from footgrid.errors import ConfigError
+
+N = 20_000
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo")
+    a = write_bundle(base / "a", n_firms=N, seed=11)
+    b = write_bundle(base / "b", n_firms=N, seed=11)
+    c = write_bundle(base / "c", n_firms=N // 2, seed=11)
+    return a.parent, b.parent, c.parent
+
+
+def _files(folder):
+    return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+
+def test_same_seed_is_byte_identical(bundles):
+    a, b, _ = bundles
+    files = _files(a)
+    assert files == _files(b)
+    assert {str(f) for f in files} >= {
+        "config.toml",
+        "README.txt",
+        "calibration.json",
+        "firms.parquet",
+        "sectors.csv",
+        "consumers.csv",
+        "provinces.gpkg",
+        "mrio/rows.csv",
+        "mrio/cols.csv",
+        "mrio/Z.parquet",
+        "mrio/Y.parquet",
+    }
+    for f in files:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def test_n_firms_sets_the_size(bundles):
+    a, _, c = bundles
+    assert pq.read_metadata(a / "firms.parquet").num_rows == N
+    assert pq.read_metadata(c / "firms.parquet").num_rows == N // 2
+
+
+def test_firms_columns(bundles):
+    a = bundles[0]
+    firms = pq.read_table(a / "firms.parquet").to_pandas()
+    assert list(firms.columns) == ["firm_id", "lon", "lat", "co2_t", "sector", "province"]
+    assert firms["firm_id"].dtype == np.int64 and firms["firm_id"].is_unique
+    assert firms["co2_t"].dtype == np.float64 and (firms["co2_t"] > 0).all()
+    assert firms["lon"].between(70, 140).all() and firms["lat"].between(15, 56).all()
+    # power plants are few and large: the top sector by emissions, not by count
+    by = firms.groupby("sector")["co2_t"].agg(["sum", "size"])
+    assert by["sum"].idxmax() == "ELEC"
+    assert by.loc["ELEC", "size"] < 0.05 * len(firms)
+    assert by.loc["ELEC", "sum"] / by["sum"].sum() > 0.4
+
+
+def test_config_keys_and_paths(bundles):
+    a = bundles[0]
+    cfg = tomllib.loads((a / "config.toml").read_text())
+    assert cfg["points"] == {
+        "path": "firms.parquet",
+        "lon": "lon",
+        "lat": "lat",
+        "emission": "co2_t",
+        "sector": "sector",
+        "region": "province",
+        "id": "firm_id",
+    }
+    assert cfg["mrio"] == {"path": "mrio", "format": "tables"}
+    assert cfg["consumers"] == {"groups": "consumers.csv", "categories": "keep", "home": "CN"}
+    assert cfg["grid"] == {"crs": "auto", "resolution": 10000}
+    assert cfg["compute"]["scheduler"] == "threads"
+    assert cfg["output"] == {"path": "footprint.zarr", "overwrite": True}
+    for section in ("points", "regions", "mrio", "concordance"):
+        assert (a / cfg[section]["path"]).exists(), section
+    assert "synthetic" in (a / "README.txt").read_text().lower()
+
+
+def _independent_shares(folder):
+    """Footprint shares from the bundle's files, with an explicit inverse (not footgrid code)."""
+    rows = pd.read_csv(folder / "mrio" / "rows.csv", dtype=str, keep_default_na=False)
+    cols = pd.read_csv(folder / "mrio" / "cols.csv", dtype=str, keep_default_na=False)
+    Z = pq.read_table(folder / "mrio" / "Z.parquet").to_pandas().to_numpy()
+    Y = pq.read_table(folder / "mrio" / "Y.parquet").to_pandas().to_numpy()
+    assert Z.shape == (len(rows), len(rows)) and Y.shape == (len(rows), len(cols))
+    assert (Z >= 0).all() and (Y >= 0).all()
+
+    x = Z.sum(axis=1) + Y.sum(axis=1)
+    assert (x > 0).all()
+    A = Z / x[None, :]
+    assert np.max(np.abs(np.linalg.eigvals(A))) < 1.0  # productive
+    L = np.linalg.inv(np.eye(len(x)) - A)
+    M = (L @ Y) / x[:, None]
+    np.testing.assert_allclose(M.sum(axis=1), 1.0, rtol=1e-9)
+
+    firms = pq.read_table(folder / "firms.parquet").to_pandas()
+    conc = pd.read_csv(folder / "sectors.csv", keep_default_na=False)
+    assert (conc.groupby("inventory_sector")["weight"].sum() == 1.0).all()
+    assert (conc.groupby("inventory_sector").size() > 1).any()  # a split code
+    by_code = firms.groupby(["province", "sector"])["co2_t"].sum().rename("e").reset_index()
+    split = by_code.merge(conc, left_on="sector", right_on="inventory_sector", how="left")
+    assert split["mrio_sector"].notna().all()
+    split["e"] *= split["weight"]
+    e_by_row = split.groupby(["province", "mrio_sector"])["e"].sum()
+    row_index = pd.MultiIndex.from_frame(rows)
+    assert e_by_row.index.isin(row_index).all()
+    e = e_by_row.reindex(row_index, fill_value=0.0).to_numpy()
+    np.testing.assert_allclose(e.sum(), firms["co2_t"].sum(), rtol=1e-12)
+
+    groups = pd.read_csv(folder / "consumers.csv", dtype=str, keep_default_na=False)
+    consumer = cols["region"].map(dict(zip(groups["region"], groups["consumer"], strict=True)))
+    assert consumer.notna().all()
+    consumer = consumer.to_numpy()
+    F = e @ M
+    F_elec = (e * (rows["sector"] == "Electricity").to_numpy()) @ M
+    foreign = consumer != "CN"
+    us = consumer == "US"
+    hh = (cols["category"] == "households").to_numpy()
+    total_foreign = F[foreign].sum()
+    return {
+        "foreign_share": F[foreign].sum() / F.sum(),
+        "US_of_foreign": F[us].sum() / total_foreign,
+        "HK_of_foreign": F[consumer == "HK"].sum() / total_foreign,
+        "JP_of_foreign": F[consumer == "JP"].sum() / total_foreign,
+        "electricity_of_foreign": F_elec[foreign].sum() / total_foreign,
+        "households_of_US": F[us & hh].sum() / F[us].sum(),
+    }
+
+
+@pytest.mark.parametrize("which", [0, 2])
+def test_calibration_reproduced_independently(bundles, which):
+    folder = bundles[which]
+    got = _independent_shares(folder)
+    record = expected_shares(folder)
+    assert record == json.loads((folder / "calibration.json").read_text())
+    assert record["targets"] == TARGETS
+    assert TARGETS == {
+        "foreign_share": 0.146,
+        "US_of_foreign": 0.23,
+        "HK_of_foreign": 0.108,
+        "JP_of_foreign": 0.09,
+        "electricity_of_foreign": 0.42,
+        "households_of_US": 0.49,
+    }
+    for key, target in TARGETS.items():
+        assert abs(got[key] - target) < 0.02, key  # the acceptance band: ±2 pp
+        assert abs(got[key] - target) < 1e-3, key  # what calibration actually delivers
+        assert got[key] == pytest.approx(record["achieved"][key], abs=1e-9), key
+    consumers = record["consumer_share"]
+    assert consumers["CN"] == pytest.approx(1.0 - TARGETS["foreign_share"], abs=1e-6)
+    assert len(consumers) >= 10
+
+
+def test_polygons_hold_their_firms(bundles):
+    a = bundles[0]
+    gdf = pyogrio.read_dataframe(a / "provinces.gpkg")
+    assert gdf.crs.to_epsg() == 4326
+    assert len(gdf) == 31 and gdf["province"].is_unique
+    assert shapely.is_valid(gdf.geometry.values).all()
+    firms = pq.read_table(a / "firms.parquet").to_pandas()
+    rows = pd.read_csv(a / "mrio" / "rows.csv", dtype=str, keep_default_na=False)
+    assert set(gdf["province"]) == set(firms["province"]) <= set(rows["region"])
+    inside = np.zeros(len(firms), dtype=bool)
+    for name, geom in zip(gdf["province"], gdf.geometry.values, strict=True):
+        sel = (firms["province"] == name).to_numpy()
+        inside[sel] = shapely.contains_xy(geom, firms["lon"][sel], firms["lat"][sel])
+    assert inside.mean() > 0.999  # a firm's province is the cell it lies in (bar float ties)
+
+
+def test_bad_size_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="between"):
+        write_bundle(tmp_path, n_firms=10)
+    with pytest.raises(ConfigError, match="integer"):
+        write_bundle(tmp_path, n_firms=2.5e4)

@@ -1,0 +1,61 @@
+"""`footgrid demo` end to end: the store conserves tonnes and lands on the calibration targets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from tests.helpers.files import run_cli
+
+#: Reference study's national figures (Yang et al. 2020), the demo's calibration targets.
+TARGETS = {"foreign": 14.6, "US": 23.0, "HK": 10.8, "JP": 9.0, "electricity": 42.0, "hh_us": 49.0}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    r = run_cli("demo", "--firms", "20000", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    return out, r.stdout
+
+
+def test_demo_prints_the_headline_and_writes_the_report(demo):
+    out, stdout = demo
+    assert "synthetic demo calibrated to published national shares" in stdout
+    assert "14.6 %" in stdout and "of territory holds 75 %" in stdout
+    html = (out / "report" / "index.html").read_text()
+    assert "synthetic demo calibrated to published national shares" in html
+    assert (out / "report" / "map_foreign.png").stat().st_size > 10_000
+
+
+def test_demo_store_conserves_and_hits_the_targets(demo):
+    out, _ = demo
+    ds = xr.open_zarr(out / "footprint.zarr")
+    assert ds.attrs["complete"] is True
+    assert ds.attrs["input_points"] == 20_000
+    dropped = sum(v["emission"] for v in json.loads(ds.attrs["dropped"]).values())
+    assert ds.attrs["input_total"] == pytest.approx(ds.attrs["gridded_total"] + dropped)
+    fp = ds.footprint.sum("category").values.astype("f8")
+    np.testing.assert_allclose(fp.sum(0), ds.emissions.values, rtol=1e-5, atol=1e-2)
+
+    # Shares straight from the national ledger with xarray (not through footgrid's analysis).
+    t = ds.totals.load()
+    foreign = t.where(~t.domestic, 0)
+    total = float(t.sum())
+    f_total = float(foreign.sum())
+    by_consumer = foreign.sum(("region", "sector", "category")) / f_total * 100
+    elec = foreign.sum(("region", "consumer", "category")).sel(sector="Electricity")
+    us = t.sel(consumer="US").sum(("region", "sector"))
+    got = {
+        "foreign": f_total / total * 100,
+        "US": float(by_consumer.sel(consumer="US")),
+        "HK": float(by_consumer.sel(consumer="HK")),
+        "JP": float(by_consumer.sel(consumer="JP")),
+        "electricity": float(elec) / f_total * 100,
+        "hh_us": float(us.sel(category="households") / us.sum()) * 100,
+    }
+    for name, target in TARGETS.items():
+        assert got[name] == pytest.approx(target, abs=2.0), name
