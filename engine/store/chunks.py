@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import zlib
 
 import numpy as np
 import zarr
@@ -25,6 +26,7 @@ class ChunkWriter:
 
     def __init__(self, path: str, name: str) -> None:
         self.root = os.path.join(path, name)
+        self.name = name
         self._folders: set[str] = set()
         with open(os.path.join(self.root, "zarr.json")) as fh:
             meta = json.load(fh)
@@ -53,15 +55,20 @@ class ChunkWriter:
 
     def write(
         self, index: tuple[slice, ...], block: np.ndarray, nonzero: np.ndarray | None = None
-    ) -> None:
+    ) -> list[list]:
         """Write ``block`` at ``index`` (slices aligned to chunk starts).
 
         ``nonzero`` (optional, one flag per entry of the first axis) says which entries hold
         any non-zero value, so that empty chunks are skipped without scanning them.
+
+        Returns ``[key, size, crc32]`` of every chunk file written (``key`` relative to the
+        store, CRC-32 of the compressed bytes), for the journal; ``--resume`` reuses a block
+        only if these files are still there with that content. Empty for the zarr fallback.
         """
         if not self.direct:
             self.array[index] = block
-            return
+            return []
+        written: list[list] = []
         starts = [s.start or 0 for s in index]
         if any(st % c for st, c in zip(starts, self.chunks, strict=True)):
             raise ValueError(f"block at {starts} is not aligned to the chunks {self.chunks}")
@@ -88,6 +95,8 @@ class ChunkWriter:
                 self._folders.add(folder)
             with open(os.path.join(folder, key[-1]), "wb") as fh:
                 fh.write(data)
+            written.append([f"{self.name}/c/{'/'.join(key)}", len(data), zlib.crc32(data)])
+        return written
 
 
 @functools.lru_cache(maxsize=16)
@@ -101,11 +110,24 @@ def write_block(
     index: tuple[slice, ...],
     block: np.ndarray,
     nonzero: np.ndarray | None = None,
-) -> None:
+) -> list[list]:
     """Write one block into array ``name`` of the store (called inside dask tasks).
 
     The writer is cached per worker process, keyed by the metadata file's mtime so that a
-    store re-created at the same path is reopened.
+    store re-created at the same path is reopened. Returns the chunk records of
+    :meth:`ChunkWriter.write`, to pass to :func:`footgrid.store.journal.journal_block`.
     """
     meta = os.path.join(path, name, "zarr.json")
-    _writer(path, name, os.stat(meta).st_mtime_ns).write(index, block, nonzero)
+    return _writer(path, name, os.stat(meta).st_mtime_ns).write(index, block, nonzero)
+
+
+def chunk_matches(path: str | os.PathLike, key: str, size: int, crc: int) -> bool:
+    """Whether chunk file ``key`` of the store at ``path`` exists with ``size`` bytes and CRC."""
+    name = os.path.join(path, key)
+    try:
+        if os.stat(name).st_size != size:
+            return False
+        with open(name, "rb") as fh:
+            return zlib.crc32(fh.read()) == crc
+    except OSError:
+        return False
