@@ -226,7 +226,7 @@ class BlockSpec:
         if not block.is_footprint:
             with _zeroed((1, h * w), self.dtype, cells) as out:
                 total = emission_block(cells, starts, emission, out[0])
-                store.write_block(self.path, "emissions", (rows, cols), out.reshape(h, w))
+                written = store.write_block(self.path, "emissions", (rows, cols), out.reshape(h, w))
             sums = np.array([total])
         else:
             consumers = self.chunks[block.chunk]
@@ -238,8 +238,8 @@ class BlockSpec:
                 cube = out.reshape(n_cons, n_cat, h, w)
                 nonzero = abs_sums.reshape(n_cons, n_cat).sum(axis=1) > 0
                 index = (consumers, slice(None), rows, cols)
-                store.write_block(self.path, "footprint", index, cube, nonzero)
-        store.journal_block(self.path, block.label, sums.tolist())
+                written = store.write_block(self.path, "footprint", index, cube, nonzero)
+        store.journal_block(self.path, block.label, sums.tolist(), written)
         return sums
 
     def column_sums(self, sums: dict[BlockId, np.ndarray]) -> np.ndarray:

@@ -6,7 +6,6 @@ consumer and final-demand category and the exact national ledger ``totals``.
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import logging
 import os
@@ -25,26 +24,18 @@ from footgrid.execution.in_memory import InMemoryPlan
 from footgrid.execution.partitioned import PartitionedPlan
 from footgrid.execution.scheduler import scheduler_for
 from footgrid.grid import Grid
+from footgrid.io.fingerprint import input_fingerprint
 from footgrid.ledger import Ledger
 
 log = logging.getLogger("footgrid")
 
 
 def _run_token(cfg: Config) -> str:
-    """Identifies the inputs of a run, so that --resume continues only the same run."""
+    """Identifies the inputs of a run by content, so that --resume continues only the same run."""
     h = hashlib.blake2b(digest_size=12)
     h.update(cfg.text.encode())
     h.update(__version__.encode())
-    paths = [cfg.points["path"]]
-    for sec in (cfg.regions, cfg.mrio, cfg.concordance):
-        if sec is not None:
-            paths.append(sec["path"])
-    for p in paths:
-        for f in sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]:
-            f = Path(f)
-            if f.is_file():
-                st = f.stat()
-                h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}".encode())
+    h.update(input_fingerprint(cfg).encode())
     return h.hexdigest()
 
 
@@ -100,6 +91,11 @@ def run(
 
 
 def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
+    with store.output_lock(cfg.output["path"]):
+        return _execute_locked(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+
+
+def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
     final = Path(cfg.output["path"])
     store.prepare_output(final, cfg.output["overwrite"], resume)
     with scheduler_for(cfg.compute["scheduler"], cfg.compute["workers"]) as scheduler:
@@ -109,7 +105,7 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
         token = _run_token(cfg)
         partial = store.partial_path(final)
         done: dict[BlockId, np.ndarray] = {}
-        if resume and partial.exists() and store.read_attrs(partial).get("run_token") == token:
+        if resume and store.run_token_of(partial) == token:
             done = {BlockId.from_label(k): v for k, v in store.done_blocks(partial).items()}
             log.info("resuming: %d blocks already written", len(done))
         else:
@@ -118,7 +114,7 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
             ds = store.template(layout, plan.territory, plan.totals)
             store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
         sums = plan.compute_blocks(str(partial), frozenset(done), progress)
-    sums.update(done)
+    sums = dict(sorted({**done, **sums}.items()))  # one summation order, resumed or not
     gridded = float(sum(float(v[0]) for b, v in sums.items() if not b.is_footprint))
     attrs = _attrs(cfg, plan.grid, ledger, run_token=token, gridded_total=gridded)
     if layout.has_footprint:

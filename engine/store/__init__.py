@@ -14,6 +14,7 @@ from footgrid.store.lifecycle import (
     partial_path,
     prepare_output,
     read_attrs,
+    run_token_of,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "partial_path",
     "prepare_output",
     "read_attrs",
+    "run_token_of",
     "template",
     "write_block",
 ]

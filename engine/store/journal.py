@@ -50,9 +50,7 @@ def journal_block(
         ``[key, size, crc32]`` of each chunk file the block wrote (from
         :func:`footgrid.store.chunks.write_block`).
     """
-    body = json.dumps([label, sums, chunks or []], separators=(",", ":"))
-    # A leading newline ends any line a killed writer of the same file name left torn.
-    line = f"\n{body}\t{zlib.crc32(body.encode()):08x}\n".encode()
+    line = journal_line(label, sums, chunks)
     name = os.path.join(path, DONE_DIR, f"{socket.gethostname()}-{os.getpid()}.jsonl")
     fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -60,6 +58,15 @@ def journal_block(
             raise OSError(f"short write to the journal {name}")
     finally:
         os.close(fd)
+
+
+def journal_line(label: str, sums: list[float], chunks: list[list] | None = None) -> bytes:
+    """One journal line: newline, ``[label, sums, chunks]`` as JSON, a tab, its CRC-32, newline.
+
+    The leading newline ends any line a killed writer of the same file name left torn.
+    """
+    body = json.dumps([label, sums, chunks or []], separators=(",", ":"))
+    return f"\n{body}\t{zlib.crc32(body.encode()):08x}\n".encode()
 
 
 def _parse(line: bytes) -> tuple[str, list, list] | None:

@@ -36,7 +36,6 @@ from footgrid.store.chunks import write_block
 from footgrid.store.journal import DONE_DIR
 from footgrid.store.layout import Layout, encoding
 
-
 log = logging.getLogger("footgrid")
 
 
@@ -53,7 +52,7 @@ def prepare_output(path: str | os.PathLike, overwrite: bool, resume: bool) -> No
     killed inside :func:`finish`) is moved back to its partial path, to be finished.
     """
     p = Path(path)
-    if p.is_file() or p.is_symlink() and not p.exists():
+    if p.is_file() or (p.is_symlink() and not p.exists()):
         raise InputError(
             "the output path is a file (or a broken link), not a store",
             file=p,
@@ -132,6 +131,14 @@ def _check_range(layout: Layout, attrs: dict[str, Any]) -> None:
 def read_attrs(path: Path) -> dict[str, Any]:
     """Attributes of the store at ``path`` (without opening it with xarray)."""
     return dict(zarr.open_group(path, mode="r").attrs)
+
+
+def run_token_of(path: Path) -> str | None:
+    """The ``run_token`` attribute of the store in progress at ``path`` (None: no such store)."""
+    try:
+        return read_attrs(path).get("run_token")
+    except (OSError, ValueError, KeyError, zarr.errors.GroupNotFoundError):
+        return None
 
 
 def finish(partial: Path, final: Path, attrs: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import xarray as xr
 
 import footgrid
 from footgrid import store
+from footgrid.store.journal import journal_line
 from tests.helpers.cases import make_case
 from tests.helpers.files import scaled
 
@@ -121,7 +122,8 @@ def test_journal_keeps_finished_blocks_and_ignores_a_torn_line(tmp_path):
     store.journal_block(str(tmp_path), "f_0_3", [0.25, 2.0])
     # A process killed mid-write leaves a line without its newline; another process's
     # journal (its own file) is read too.
-    (tmp_path / store.DONE_DIR / "host-1.jsonl").write_bytes(b'["e_7", [3.0]]\n["f_1_1", [1.')
+    line = journal_line("e_7", [3.0]) + journal_line("f_1_1", [1.0, 2.0])[:-9]
+    (tmp_path / store.DONE_DIR / "host-1.jsonl").write_bytes(line)
     done = store.done_blocks(tmp_path)
     assert sorted(done) == ["e_0", "e_7", "f_0_3"]
     np.testing.assert_array_equal(done["f_0_3"], [0.25, 2.0])
