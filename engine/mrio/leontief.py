@@ -13,7 +13,9 @@ Rows with x = 0 (sectors that produce nothing) contribute identity rows and colu
 factorisation; their coefficients are 0.
 
 :func:`cached_coefficients` stores M on disk keyed by a BLAKE2b hash of Z and Y, so a second run
-on the same MRIO skips the solve.
+on the same MRIO skips the solve. A cached M is used only after it passes three checks: the
+BLAKE2b digest of its bytes recorded beside it, row sums of 1 (for rows with output) and the
+residual of (I - A) X = Y on a few columns; otherwise it is recomputed and rewritten.
 """
 
 from __future__ import annotations
@@ -327,25 +329,106 @@ def cached_coefficients(
     folder = Path(cache_dir)
     path = folder / f"coefficients-{key}.npy"
     n, m = np.shape(Y)
-    if path.is_file():
-        try:
-            M = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            log.warning("coefficient cache file %s unreadable (%s); recomputing", path, exc)
-        else:
-            if M.shape == (n, m) and M.dtype == np.float64:
-                log.info("coefficient cache hit: %s", path)
+    for where in dict.fromkeys((folder, user_cache_dir())):  # the second: see _save
+        candidate = where / path.name
+        if candidate.is_file():
+            M = _load_verified(candidate, Z, Y)
+            if M is not None:
+                log.info("coefficient cache hit: %s", candidate)
                 return M, True
-            log.warning("coefficient cache file %s has the wrong shape; recomputing", path)
     log.info("coefficient cache miss: solving (I - A) X = Y for n=%d, m=%d", n, m)
     M = attribution_coefficients(Z, Y, check=False)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".coefficients-", suffix=".npy.tmp", dir=folder)
+    _save(folder, path.name, M)
+    return M, False
+
+
+#: Columns of M whose residual (I - A) X = Y is checked when a cached M is loaded.
+CHECK_COLUMNS = 4
+#: Relative residual above which a cached M is rejected (an LU solve gives about n * 1e-16).
+CHECK_TOL = 1e-8
+
+
+def _digest(M: np.ndarray) -> str:
+    data = memoryview(np.ascontiguousarray(M)).cast("B")
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def _load_verified(path: Path, Z: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """The cached M at ``path`` if it passes the checks of the module docstring, else None."""
+    n, m = np.shape(Y)
+    try:
+        M = np.load(path, allow_pickle=False)
+        recorded = path.with_name(path.name + ".blake2b").read_text().strip()
+    except (OSError, ValueError) as exc:
+        log.warning("coefficient cache file %s unreadable (%s); recomputing", path, exc)
+        return None
+    if M.shape != (n, m) or M.dtype != np.float64:
+        log.warning("coefficient cache file %s has the wrong shape; recomputing", path)
+        return None
+    if _digest(M) != recorded:
+        log.warning("coefficient cache file %s fails its checksum; recomputing", path)
+        return None
+    if not _residual_ok(Z, Y, M):
+        log.warning("coefficient cache file %s does not solve (I - A) X = Y; recomputing", path)
+        return None
+    return M
+
+
+def _residual_ok(Z: np.ndarray, Y: np.ndarray, M: np.ndarray) -> bool:
+    """Row sums of M are 1 where x > 0 and x * M[:, j] - Z @ M[:, j] = Y[:, j] on a few j."""
+    Z = np.asarray(Z, dtype=np.float64)
+    Y = np.asarray(Y, dtype=np.float64)
+    x = total_output(Z, Y)
+    active = x > 0
+    if not np.isfinite(M).all() or M[~active].any():
+        return False
+    if not np.allclose(M[active].sum(axis=1), 1.0, rtol=0, atol=CHECK_TOL * 10):
+        return False
+    m = Y.shape[1]
+    for j in np.unique(np.linspace(0, m - 1, min(CHECK_COLUMNS, m)).astype(int)):
+        mj = M[:, j]
+        r = x * mj - Z @ mj - Y[:, j]
+        scale = np.abs(x * mj).sum() + np.abs(Z) @ np.abs(mj) + np.abs(Y[:, j])
+        if np.abs(r).sum() > CHECK_TOL * max(float(scale.sum()), 1e-300):
+            return False
+    return True
+
+
+def _save(folder: Path, name: str, M: np.ndarray) -> None:
+    """Write M and its digest atomically into ``folder``, or into a user cache folder when
+    ``folder`` cannot be written; a cache that cannot be written at all is skipped."""
+    for where in (folder, user_cache_dir()):
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            _atomic_write(where / (name + ".blake2b"), _digest(M).encode())
+            fd, tmp = tempfile.mkstemp(prefix=".coefficients-", suffix=".npy.tmp", dir=where)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    np.save(fh, M, allow_pickle=False)
+                os.replace(tmp, where / name)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:
+            log.warning("cannot write the coefficient cache in %s (%s)", where, exc.strerror or exc)
+            continue
+        if where != folder:
+            log.warning("coefficient cache written to %s instead (set FOOTGRID_CACHE)", where)
+        return
+
+
+def user_cache_dir() -> Path:
+    """The user's footgrid cache: ``$XDG_CACHE_HOME/footgrid``, or ``~/.cache/footgrid``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "footgrid"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix="." + path.name, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.save(fh, M, allow_pickle=False)
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return M, False

@@ -22,6 +22,12 @@ def cache_dir(cfg: Config) -> str | None:
         return None
     env = os.environ.get("FOOTGRID_CACHE")
     if env:
+        if os.path.exists(env) and not os.path.isdir(env):
+            raise InputError(
+                "the environment variable FOOTGRID_CACHE names a file, not a folder",
+                file=env,
+                fix="set FOOTGRID_CACHE to a folder (it is created if missing), or unset it",
+            )
         return env
     base = cfg.source.parent if cfg.source is not None else os.getcwd()
     return os.path.join(base, ".footgrid_cache")

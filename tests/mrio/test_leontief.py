@@ -194,3 +194,54 @@ def test_cache_disabled_and_validation_on_cached_path(tmp_path) -> None:
     Z[0, 0] = np.nan
     with pytest.raises(MRIOError, match="non-finite"):
         cached_coefficients(Z, Y, tmp_path)
+
+
+def _cached_file(folder, Z, Y):
+    return folder / f"coefficients-{content_key(Z, Y)}.npy"
+
+
+@pytest.mark.parametrize("forge_digest", [False, True])
+def test_a_corrupted_cache_entry_is_detected_and_recomputed(tmp_path, caplog, forge_digest):
+    Z, Y = random_mrio(8, 12, 4, 0.1, 0.0, 0.5)
+    cached_coefficients(Z, Y, tmp_path)
+    path = _cached_file(tmp_path, Z, Y)
+    bad = np.load(path)
+    bad[3, 1] += 0.25  # a valid .npy of the right shape, one wrong entry
+    bad[3, 2] -= 0.25  # (row sums still 1: only the residual check can see it)
+    np.save(path, bad)
+    if forge_digest:  # the digest rewritten to match: the residual check still rejects it
+        import hashlib
+
+        digest = hashlib.blake2b(memoryview(bad).cast("B"), digest_size=20).hexdigest()
+        path.with_name(path.name + ".blake2b").write_text(digest)
+    caplog.set_level(logging.WARNING, logger="footgrid")
+    M, hit = cached_coefficients(Z, Y, tmp_path)
+    assert not hit
+    assert ("does not solve" if forge_digest else "checksum") in caplog.text
+    np.testing.assert_allclose(M, explicit_inverse(Z, Y), atol=1e-12)
+    np.save(path, np.zeros_like(bad))  # the case: an all-zero entry
+    M, hit = cached_coefficients(Z, Y, tmp_path)
+    assert not hit
+    np.testing.assert_allclose(M, explicit_inverse(Z, Y), atol=1e-12)
+
+
+def test_an_unwritable_cache_folder_falls_back_to_the_user_cache(tmp_path, monkeypatch, caplog):
+    Z, Y = random_mrio(9, 10, 3, 0.1, 0.0, 0.5)
+    readonly = tmp_path / "inputs" / ".footgrid_cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home_cache"))
+    real_mkdir = type(tmp_path).mkdir
+
+    def mkdir(self, *a, **k):  # a read-only input folder (root ignores chmod, so simulate)
+        if str(self).startswith(str(tmp_path / "inputs")):
+            raise PermissionError(13, "Permission denied")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(type(tmp_path), "mkdir", mkdir)
+    caplog.set_level(logging.INFO, logger="footgrid")
+    M, hit = cached_coefficients(Z, Y, readonly)
+    assert not hit and "instead" in caplog.text
+    assert _cached_file(tmp_path / "home_cache" / "footgrid", Z, Y).is_file()
+    M2, hit = cached_coefficients(Z, Y, readonly)
+    assert hit
+    np.testing.assert_array_equal(M, M2)
+    np.testing.assert_allclose(M, explicit_inverse(Z, Y), atol=1e-12)
