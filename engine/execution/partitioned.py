@@ -46,7 +46,7 @@ from footgrid.execution.plan import (
 )
 from footgrid.execution.scheduler import Scheduler
 from footgrid.grid import Grid
-from footgrid.io.points import Points, expand_paths, points_from_frame
+from footgrid.io.points import NA_TOKENS, Points, expand_paths, points_from_frame
 from footgrid.kernels import group_by_cell
 from footgrid.ledger import Ledger
 from footgrid.mrio.link import link_rows
@@ -121,7 +121,12 @@ def read_frame(cfg: Config) -> dd.DataFrame:
         labels = {c: "string" for c in (cfg.points["sector"], cfg.points["region"])}
         labels.update({cfg.points["id"]: "string"} if cfg.points["id"] else {})
         labels.pop(None, None)
-        return dd.read_csv(files, usecols=cols, dtype=labels, blocksize="64MB")
+        # As read_points: only empty label cells are missing (``NA`` is Namibia).
+        na = {c: [""] if c in labels else sorted(NA_TOKENS | {""}) for c in cols}
+        return dd.read_csv(
+            files, usecols=cols, dtype=labels, blocksize="64MB", keep_default_na=False,
+            na_values=na,
+        )  # fmt: skip
     raise InputError(
         f"larger-than-memory points must be all Parquet or all CSV, got {sorted(suffixes)}",
         file=cfg.points["path"],

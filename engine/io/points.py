@@ -208,10 +208,16 @@ def _assemble(
         return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
     crs = parts[0]["crs"]
+    for p in parts[1:]:  # a glob of GeoParquet files: each read in its own CRS
+        if p["crs"] != crs:
+            t = pyproj.Transformer.from_crs(p["crs"], crs, always_xy=True)
+            p["cx"], p["cy"] = (
+                np.asarray(v, dtype=np.float64) for v in t.transform(p["cx"], p["cy"])
+            )
     cx, cy, em = cat("cx"), cat("cy"), cat("emission")
     sector = _categorical([p["sector"] for p in parts])
     region = _categorical([p["region"] for p in parts]) if cfg["region"] else None
-    ids = pa.concat_arrays([p["id"] for p in parts]) if cfg["id"] else None
+    ids = _concat_ids([p["id"] for p in parts]) if cfg["id"] else None
     ledger.add_input(em)
 
     pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, None)
@@ -249,8 +255,11 @@ def _read_table(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, np.
         if suffix in (".csv", ".txt", ".gz"):
             table = pacsv.read_csv(
                 path,
+                # Only empty cells are missing: ``NA`` (Namibia), ``null``, ``nan`` and ``N/A``
+                # are labels; numeric columns treat them as missing in ``_numeric``.
                 convert_options=pacsv.ConvertOptions(
                     column_types={c: pa.string() for c in _label_columns(cfg)},
+                    null_values=[""],
                     strings_can_be_null=True,
                 ),
             )
@@ -361,6 +370,14 @@ def _require(path: str, table: pa.Table, column: str, key: str) -> pa.ChunkedArr
     return table.column(column)
 
 
+#: Texts a numeric CSV column may use for a missing value (Arrow's default null values); label
+#: columns keep them as labels.
+NA_TOKENS = frozenset(
+    ["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null"]
+)  # fmt: skip
+
+
 def _numeric(path: str, col: pa.ChunkedArray, name: str, key: str) -> np.ndarray:
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         return col.to_numpy().astype(np.float64, copy=False)
@@ -377,6 +394,7 @@ def _numeric(path: str, col: pa.ChunkedArray, name: str, key: str) -> np.ndarray
             fix="store numbers in this column",
         )
     s = pd.Series(col.to_numpy(zero_copy_only=False), dtype=object)
+    s = s.where(~s.isin(NA_TOKENS))  # CSV cells that spell a missing number
     num = pd.to_numeric(s, errors="coerce")
     bad = np.flatnonzero(num.isna().to_numpy() & s.notna().to_numpy() & (s.astype(str) != ""))
     if bad.size:
@@ -431,7 +449,16 @@ def _labels(col: pa.ChunkedArray) -> pd.Categorical:
 
 def _ids(col: pa.ChunkedArray) -> pa.Array:
     """Firm ids as one Arrow string array (compact: no Python object per row)."""
+    if pa.types.is_dictionary(col.type):  # a dictionary-encoded Parquet column: decode it
+        col = col.cast(col.type.value_type)
     return col.combine_chunks()
+
+
+def _concat_ids(arrays: list[pa.Array]) -> pa.Array:
+    """Ids of several files as one array (string and large_string files mixed: large)."""
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.large_string()) for a in arrays]
+    return pa.concat_arrays(arrays)
 
 
 def _columns(
@@ -485,7 +512,27 @@ def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, 
     name = geo.get("primary_column", "geometry")
     info = geo.get("columns", {}).get(name, {})
     crs = pyproj.CRS.from_user_input(info["crs"]) if info.get("crs") else pyproj.CRS(4326)
-    geoms = shapely.from_wkb(table.column(name).to_numpy(zero_copy_only=False))
+    column = table.column(name)
+    if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+        raise InputError(
+            f"the GeoParquet geometry column holds {column.type}, not WKB binary",
+            file=path,
+            column=name,
+            fix="write the file with geopandas (to_parquet) or another GeoParquet writer",
+        )
+    raw = column.to_numpy(zero_copy_only=False)
+    geoms = shapely.from_wkb(raw, on_invalid="ignore")
+    garbage = np.flatnonzero(shapely.is_missing(geoms) & pd.notna(raw))
+    if garbage.size:
+        raise InputError(
+            "GeoParquet geometries that are not valid WKB",
+            file=path,
+            column=name,
+            row=garbage.tolist(),
+            fix="repair or remove those rows (null and empty geometries are dropped as "
+            "invalid coordinates)",
+        )
+    geoms[shapely.is_empty(geoms)] = None  # empty geometries: no coordinates (dropped, counted)
     kinds = shapely.get_type_id(geoms)
     bad = np.flatnonzero((kinds != 0) & ~shapely.is_missing(geoms))
     if bad.size:

@@ -179,3 +179,106 @@ def test_one_column_in_two_roles_gets_two_arrays(tmp_path):
     pts = read_points(_cfg(path, x="x", y="y", crs="EPSG:3857", emission="x"), Ledger())
     assert not np.shares_memory(pts.cx, pts.emission)
     np.testing.assert_array_equal(pts.emission, v)
+
+
+def test_csv_labels_na_null_nan_are_labels_only_empty_is_missing(tmp_path):
+    labels = ["NA", "null", "nan", "N/A", "NULL", ""]
+    text = "lon,lat,co2_t,sector,province\n" + "".join(
+        f"{100 + i},{30 + i},{i + 1},S{i},{lab}\n" for i, lab in enumerate(labels)
+    )
+    text += "107,37,NA,S7,NA\n"  # a numeric NA is still a missing number
+    path = tmp_path / "firms.csv"
+    path.write_text(text)
+    ledger = Ledger()
+    pts = read_points(_cfg(path), ledger)
+    # Independent: the labels as written; the empty one is the only missing region.
+    assert list(np.asarray(pts.region)) == labels[:-1]
+    assert ledger.dropped["missing_region"][0] == 1
+    assert ledger.dropped["missing_emission"][0] == 1
+
+
+def test_larger_than_memory_csv_keeps_na_labels(tmp_path):
+    from footgrid.execution.partitioned import read_frame
+
+    path = tmp_path / "firms.csv"
+    path.write_text("lon,lat,co2_t,sector,province\n100,30,1,NA,NA\n101,31,NA,null,\n")
+    cfg = load_config({"points": {"path": str(path), "emission": "co2_t", "region": "province"},
+                       "compute": {"larger_than_memory": True}})  # fmt: skip
+    df = read_frame(cfg).compute()
+    assert df["sector"].tolist() == ["NA", "null"]
+    assert df["province"].iloc[0] == "NA" and pd.isna(df["province"].iloc[1])
+    assert pd.isna(df["co2_t"].iloc[1])
+
+
+def _geoparquet(path, x, y, crs: str, base: dict, wkb=None) -> None:
+    import shapely
+
+    geometry = shapely.to_wkb(shapely.points(x, y)) if wkb is None else wkb
+    meta = {
+        b"geo": (
+            b'{"version": "1.0.0", "primary_column": "geometry", "columns": {"geometry": '
+            b'{"encoding": "WKB", "geometry_types": ["Point"], "crs": "' + crs.encode() + b'"}}}'
+        )
+    }
+    t = pa.Table.from_pandas(pd.DataFrame(base).assign(geometry=geometry), preserve_index=False)
+    pq.write_table(t.replace_schema_metadata({**t.schema.metadata, **meta}), path)
+
+
+def test_a_geoparquet_glob_reads_each_file_in_its_own_crs(tmp_path):
+    import pyproj
+
+    rng = np.random.default_rng(4)
+    n = 40
+    lon, lat = rng.uniform(100, 120, n), rng.uniform(20, 40, n)
+    base = {"co2_t": rng.uniform(1, 2, n), "sector": ["A"] * n, "province": ["P1"] * n}
+    _geoparquet(tmp_path / "a.parquet", lon[:20], lat[:20], "EPSG:4326",
+                {k: v[:20] for k, v in base.items()})  # fmt: skip
+    to_merc = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
+    mx, my = to_merc.transform(lon[20:], lat[20:])
+    _geoparquet(tmp_path / "b.parquet", mx, my, "EPSG:3857",
+                {k: v[20:] for k, v in base.items()})  # fmt: skip
+    ledger = Ledger()
+    pts = read_points(_cfg(tmp_path / "*.parquet"), ledger)
+    assert ledger.dropped_points == 0
+    assert pts.crs.to_epsg() == 4326
+    np.testing.assert_allclose(pts.cx, lon, atol=1e-9)
+    np.testing.assert_allclose(pts.cy, lat, atol=1e-9)
+
+
+def test_geoparquet_empty_and_garbage_geometries(tmp_path):
+    import shapely
+
+    base = {"co2_t": [1.0, 2.0, 3.0], "sector": ["A"] * 3, "province": ["P1"] * 3}
+    good = shapely.to_wkb(shapely.points([1.0, 2.0], [3.0, 4.0]))
+    empty = shapely.to_wkb(shapely.from_wkt("POINT EMPTY"))
+    path = tmp_path / "empty.parquet"
+    _geoparquet(path, None, None, "EPSG:3857", base, wkb=[good[0], empty, good[1]])
+    ledger = Ledger()
+    pts = read_points(_cfg(path), ledger)
+    assert len(pts) == 2 and ledger.dropped["invalid_coordinates"] == [1, 2.0]
+    path = tmp_path / "garbage.parquet"
+    _geoparquet(path, None, None, "EPSG:3857", base, wkb=[good[0], b"\x01garbage", good[1]])
+    with pytest.raises(InputError, match="not valid WKB") as exc:
+        read_points(_cfg(path), Ledger())
+    assert "row 1" in exc.value.message
+    path = tmp_path / "text.parquet"
+    _geoparquet(path, None, None, "EPSG:3857", base, wkb=["POINT (1 2)"] * 3)
+    with pytest.raises(InputError, match="not WKB binary"):
+        read_points(_cfg(path), Ledger())
+
+
+def test_dictionary_encoded_ids_and_a_glob_of_mixed_string_types(tmp_path):
+    n = 6
+    base = {"lon": np.linspace(100, 110, n), "lat": np.linspace(20, 30, n),
+            "co2_t": np.ones(n), "sector": ["A"] * n, "province": ["P1"] * n}  # fmt: skip
+    ids = [f"F{i}" for i in range(n)]
+    first = {k: v[:3] for k, v in base.items()}
+    pq.write_table(pa.table(first | {"firm": pa.array(ids[:3]).dictionary_encode()}),
+                   tmp_path / "a.parquet")  # fmt: skip
+    second = {k: v[3:] for k, v in base.items()}
+    pq.write_table(pa.table(second | {"firm": pa.array(ids[3:], pa.large_string())}),
+                   tmp_path / "b.parquet")  # fmt: skip
+    pts = read_points(_cfg(tmp_path / "a.parquet", id="firm"), Ledger())
+    assert pts.ids.to_pylist() == ids[:3]
+    pts = read_points(_cfg(tmp_path / "*.parquet", id="firm"), Ledger())
+    assert pts.ids.to_pylist() == ids
