@@ -9,13 +9,43 @@ Quick start::
     ds = footgrid.open_store("footprint.zarr")
 """
 
-from footgrid._version import __version__
-from footgrid.config import Config, load_config
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from footgrid.errors import ComputeError, ConfigError, FootgridError, InputError, MRIOError
-from footgrid.execution.pipeline import grid_emissions, run
-from footgrid.grid import Grid
-from footgrid.gridding import GridScratch, grid_array
-from footgrid.store import open_store
+
+if TYPE_CHECKING:
+    from footgrid._version import __version__
+    from footgrid.config import Config, load_config
+    from footgrid.execution.pipeline import grid_emissions, run
+    from footgrid.grid import Grid
+    from footgrid.gridding import GridScratch, grid_array
+    from footgrid.store import open_store
+
+# Imported on first use (PEP 562): ``import footgrid.cli`` stays light, so that the command
+# line's own handlers (Ctrl-C: exit 130) are in place before numpy, dask and xarray load.
+_LAZY = {
+    "__version__": "footgrid._version",
+    "Config": "footgrid.config",
+    "load_config": "footgrid.config",
+    "grid_emissions": "footgrid.execution.pipeline",
+    "run": "footgrid.execution.pipeline",
+    "Grid": "footgrid.grid",
+    "GridScratch": "footgrid.gridding",
+    "grid_array": "footgrid.gridding",
+    "open_store": "footgrid.store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'footgrid' has no attribute {name!r}")
+
 
 __all__ = [
     "ComputeError",

@@ -2,6 +2,10 @@
 
 import sys
 
-from footgrid.cli import console
+try:
+    from footgrid.cli import console
+except KeyboardInterrupt:  # Ctrl-C while the command line itself loads
+    print("footgrid: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(console())

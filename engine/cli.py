@@ -54,21 +54,41 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``footgrid`` console script; returns the exit status."""
-    args = _parser().parse_args(argv)
-    level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-    logging.getLogger("footgrid").setLevel(level)
+    """Entry point of the ``footgrid`` console script; returns the exit status.
+
+    Errors of input, config and environment (a full disk, a read-only folder) are one
+    ``footgrid: error:`` paragraph and exit status 2; Ctrl-C at any moment is exit 130.
+    """
+    debug = False
     try:
+        args = _parser().parse_args(argv)
+        debug = args.debug
+        level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
+        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+        logging.getLogger("footgrid").setLevel(level)
+        _check_out(args)
         return _dispatch(args)
     except FootgridError as exc:
-        if args.debug:
+        if debug:
             raise
         print(f"footgrid: error: {exc.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("footgrid: interrupted", file=sys.stderr)
         return 130
+
+
+def _check_out(args: argparse.Namespace) -> None:
+    """``--out`` must name a folder (or nothing yet), not a file."""
+    out = getattr(args, "out", None)
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        from footgrid.errors import ConfigError
+
+        raise ConfigError(
+            "--out names an existing file, not a folder",
+            file=out,
+            fix="give --out a folder path (it is created if missing)",
+        )
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -51,6 +51,7 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
     },
     "compute": {
         "scheduler": ((str,), "threads"),
+        "worker_timeout": ((*_NUM,), 60),
         "workers": ((int,), None),
         "consumer_chunk": ((int,), 8),
         "larger_than_memory": ((bool,), False),
@@ -126,7 +127,7 @@ def load_config(source: str | os.PathLike | Mapping[str, Any] | Config) -> Confi
         return _validate(dict(source), Path.cwd(), None, _to_toml_text(source))
     path = Path(source)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark (Notepad) is dropped
     except FileNotFoundError:
         raise ConfigError(
             "config file not found",
@@ -256,7 +257,7 @@ def _resolve(base: Path, value: str, path: Path | None, key: str) -> str:
         return value
     try:
         return str((base / value).resolve())
-    except (OSError, ValueError) as exc:  # e.g. an embedded NUL byte, a too long name
+    except (OSError, ValueError, RuntimeError) as exc:  # a NUL byte, a long name, a link loop
         raise ConfigError(
             f"[{key.split('.')[0]}] {key.split('.')[1]} = {value!r} is not a usable path: {exc}",
             file=path,
@@ -359,6 +360,22 @@ def _check_compute(c: dict[str, Any], path: Path | None) -> None:
             file=path,
             key="compute.scheduler",
             fix=_closest(s, ["threads", "processes"]),
+        )
+    if s.startswith("tcp://"):
+        host, sep, port = s[len("tcp://") :].rpartition(":")
+        if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+            raise ConfigError(
+                f"[compute] scheduler = {s!r} is not a dask scheduler address tcp://host:port "
+                "(a host and a port number from 1 to 65535)",
+                file=path,
+                key="compute.scheduler",
+                fix='give the address the scheduler prints, e.g. "tcp://10.0.0.5:8786"',
+            )
+    if not c["worker_timeout"] > 0:
+        raise ConfigError(
+            f"[compute] worker_timeout must be > 0 seconds, got {c['worker_timeout']}",
+            file=path,
+            key="compute.worker_timeout",
         )
     for key in ("workers", "consumer_chunk"):
         if c[key] is not None and c[key] < 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,6 +16,29 @@ from footgrid.errors import ConfigError
 
 #: Relative tolerance under which a CRS's areal scale counts as exactly 1 (equal-area).
 _EQUAL_AREA_TOL = 1e-9
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (0 when unknown)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def _check_size(nx: int, ny: int) -> None:
+    """Refuse a grid whose per-cell arrays (1 byte a cell at least) cannot fit in memory."""
+    cells = nx * ny
+    need = cells * 1  # the territory mask, the smallest whole-grid array of a run
+    have = physical_memory()
+    if cells >= 2**62 or (have and need > have):
+        raise ConfigError(
+            f"the grid would have {nx} x {ny} = {cells:.3g} cells, needing at least "
+            f"{need / 2**30:.3g} GiB for its whole-grid arrays (this machine has "
+            f"{have / 2**30:.3g} GiB)",
+            key="grid.resolution",
+            fix="choose a coarser [grid] resolution or smaller [grid] bounds",
+        )
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,16 @@ class Grid:
                 key="grid.bounds",
                 fix="swap the values",
             )
+        crs = pyproj.CRS.from_user_input(crs)
+        if crs.is_geographic and max(rx, ry) > 90:
+            raise ConfigError(
+                f"[grid] resolution {max(rx, ry):g} is in degrees on the geographic CRS "
+                f"{crs.name}: the grid would be one cell (the default resolution, 10 000, is "
+                "metres, for projected grids)",
+                key="grid.resolution",
+                fix="set [grid] resolution in degrees (e.g. 0.1), or a projected [grid] crs "
+                '(e.g. "auto")',
+            )
         x0 = math.floor(xmin / rx) * rx
         y0 = math.floor(ymin / ry) * ry
         nx = max(1, math.ceil((xmax - x0) / rx))
@@ -100,7 +134,8 @@ class Grid:
             nx += 1
         if y0 + ny * ry < ymax:
             ny += 1
-        return cls(pyproj.CRS.from_user_input(crs), x0, y0 + ny * ry, rx, ry, nx, ny, int(tile))
+        _check_size(nx, ny)
+        return cls(crs, x0, y0 + ny * ry, rx, ry, nx, ny, int(tile))
 
     @staticmethod
     def auto_crs(lon: np.ndarray, lat: np.ndarray) -> pyproj.CRS:
@@ -130,6 +165,13 @@ class Grid:
         lat1, lat2 = r(mid - span / 3), r(mid + span / 3)
         if lat1 == lat2:
             lat2 = lat1 + 0.5
+        if lat1 == -lat2:
+            # Parallels symmetric about the equator make the Albers cone a cylinder, which
+            # PROJ refuses: Lambert's cylindrical equal-area, true scale at the parallels.
+            return pyproj.CRS.from_proj4(
+                f"+proj=cea +lon_0={r((lo0 + lo1) / 2)} +lat_ts={abs(lat1)} +x_0=0 +y_0=0 "
+                "+datum=WGS84 +units=m +no_defs +type=crs"
+            )
         return pyproj.CRS.from_proj4(
             f"+proj=aea +lat_0={r(mid)} +lon_0={r((lo0 + lo1) / 2)} +lat_1={lat1} "
             f"+lat_2={lat2} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"

@@ -30,9 +30,11 @@ from footgrid.ledger import Ledger
 log = logging.getLogger("footgrid")
 
 
-def _run_token(cfg: Config) -> str:
-    """Identifies the inputs of a run by content, so that --resume continues only the same run."""
+def _run_token(cfg: Config, with_mrio: bool = True) -> str:
+    """Identifies the command and the inputs (by content) of a run: --resume continues only
+    the same run (not a ``grid`` by a ``run``, not other inputs)."""
     h = hashlib.blake2b(digest_size=12)
+    h.update(b"run" if with_mrio else b"grid")
     h.update(cfg.text.encode())
     h.update(__version__.encode())
     h.update(input_fingerprint(cfg).encode())
@@ -98,11 +100,12 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
 def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
     final = Path(cfg.output["path"])
     store.prepare_output(final, cfg.output["overwrite"], resume)
-    with scheduler_for(cfg.compute["scheduler"], cfg.compute["workers"]) as scheduler:
+    c = cfg.compute
+    with scheduler_for(c["scheduler"], c["workers"], c["worker_timeout"]) as scheduler:
         kind = PartitionedPlan if cfg.compute["larger_than_memory"] else InMemoryPlan
         plan = kind(cfg, with_mrio, scheduler)
         ledger, layout = plan.ledger, plan.layout
-        token = _run_token(cfg)
+        token = _run_token(cfg, with_mrio)
         partial = store.partial_path(final)
         done: dict[BlockId, np.ndarray] = {}
         if resume and store.run_token_of(partial) == token:
@@ -110,7 +113,10 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
             log.info("resuming: %d blocks already written", len(done))
         else:
             if resume and partial.exists():
-                log.warning("the interrupted store was made from other inputs; starting afresh")
+                log.warning(
+                    "the interrupted store was made by another command or from other inputs; "
+                    "starting afresh"
+                )
             ds = store.template(layout, plan.territory, plan.totals)
             store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
         sums = plan.compute_blocks(str(partial), frozenset(done), progress)

@@ -115,7 +115,9 @@ class Scheduler:
 
 
 @contextlib.contextmanager
-def scheduler_for(scheduler: str, workers: int | None) -> Iterator[Scheduler]:
+def scheduler_for(
+    scheduler: str, workers: int | None, worker_timeout: float = 60
+) -> Iterator[Scheduler]:
     """The :class:`Scheduler` of ``[compute] scheduler`` (``threads``, ``synchronous``,
     ``processes`` for a new ``distributed.LocalCluster``, or ``tcp://host:port``).
 
@@ -125,19 +127,25 @@ def scheduler_for(scheduler: str, workers: int | None) -> Iterator[Scheduler]:
         The scheduler's name or address.
     workers
         Threads, or worker processes for ``processes``; default: the cores this process may use.
+    worker_timeout
+        Seconds to wait for a ``tcp://`` scheduler to have at least one worker.
     """
     n = workers or cpu_count()
     if scheduler in ("threads", "synchronous"):
         with dask.config.set({"dataframe.shuffle.method": "tasks"}):
             yield Scheduler(scheduler, n)
         return
-    with client_for(scheduler, n) as client:
+    with client_for(scheduler, n, worker_timeout) as client:
         yield Scheduler(scheduler, n, client)
 
 
 @contextlib.contextmanager
-def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
-    """A dask-distributed Client: on a new LocalCluster (``processes``) or an address."""
+def client_for(scheduler: str, workers: int | None, worker_timeout: float = 60) -> Iterator[Any]:
+    """A dask-distributed Client: on a new LocalCluster (``processes``) or an address.
+
+    A scheduler at an address must have a worker within ``worker_timeout`` seconds; losing
+    the scheduler mid-run is a :class:`ComputeError` (the blocks written are kept).
+    """
     from distributed import Client, KilledWorker, LocalCluster
     from distributed.comm import CommClosedError
 
@@ -165,6 +173,16 @@ def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
                 key="compute.scheduler",
                 fix='start the scheduler first, or use scheduler = "threads"',
             ) from None
+        if scheduler != "processes":
+            try:
+                client.wait_for_workers(1, timeout=worker_timeout)
+            except TimeoutError:
+                raise ConfigError(
+                    f"the dask scheduler at {address} has no worker (waited {worker_timeout:g} s)",
+                    key="compute.scheduler",
+                    fix=f"start workers with `dask worker {address}`, or raise [compute] "
+                    "worker_timeout",
+                ) from None
         try:
             yield client
         except (KilledWorker, CommClosedError) as exc:
@@ -175,4 +193,15 @@ def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
                 key="compute.scheduler",
                 fix="finish the run with --resume (footgrid run CONFIG --resume); if workers "
                 "keep dying, give them more memory or use fewer of them",
+            ) from exc
+        except (OSError, TimeoutError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                raise  # a task's own I/O error (a full disk...), not the connection
+            raise ComputeError(
+                f"lost the dask scheduler at {address} while computing "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())}); the blocks written "
+                "so far are kept",
+                key="compute.scheduler",
+                fix="restart the scheduler and its workers, then finish the run with "
+                "footgrid run CONFIG --resume",
             ) from exc

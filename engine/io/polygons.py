@@ -77,6 +77,18 @@ def read_polygons(
             key=path_key,
             fix="give a vector file GDAL can read, or GeoParquet",
         ) from exc
+    if field == gdf.geometry.name:
+        present = [c for c in gdf.columns if c != gdf.geometry.name]
+        raise InputError(
+            f"{field!r} is the polygons' geometry column, not a label field; fields present: "
+            f"{', '.join(map(str, present)) or 'none'}",
+            file=path,
+            column=field,
+            key=field_key,
+            fix="pass --field with one of the listed fields"
+            if cli
+            else "set [regions] field to the attribute holding the MRIO region label",
+        )
     if field not in gdf.columns:
         present = [c for c in gdf.columns if c != gdf.geometry.name]
         raise InputError(
@@ -96,6 +108,13 @@ def read_polygons(
             fix="write the file with its coordinate reference system (e.g. ogr2ogr -a_srs)",
         )
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)].reset_index(drop=True)
+    if gdf.empty:
+        raise InputError(
+            "the polygon layer has no polygon (it is empty, or every geometry is empty)",
+            file=path,
+            key=path_key,
+            fix="check that the file holds the layer of regions, with geometries",
+        )
     kinds = set(gdf.geometry.geom_type.unique())
     if not kinds <= {"Polygon", "MultiPolygon"}:
         raise InputError(

@@ -15,6 +15,7 @@ Writes are atomic at every point a run can be killed:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -244,10 +245,26 @@ def output_lock(path: str | os.PathLike) -> Iterator[Path]:
         ) from None
     try:
         yield lock
+    except OSError as exc:
+        raise _storage_error(exc, Path(path)) from None
     finally:
         with contextlib.suppress(OSError):
             if _read_lock(lock) == info:
                 lock.unlink()
+
+
+def _storage_error(exc: OSError, path: Path) -> Exception:
+    """A full disk or an unwritable folder met while writing ``path``, as an InputError."""
+    where = exc.filename or path
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        what, fix = "no space left on the device", "free some space (or set [output] path"
+        fix += " to another disk), then finish the run with footgrid run CONFIG --resume"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        what = f"cannot write the output ({exc.strerror})"
+        fix = "make the folder writable, or set [output] path to a writable folder"
+    else:
+        return exc
+    return InputError(f"{what} while writing {where}", file=path, key="output.path", fix=fix)
 
 
 def _take(lock: Path, info: dict[str, Any]) -> bool:
