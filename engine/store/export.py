@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
 
 #: File in an export folder that names the consumer of each footprint file.
