@@ -73,7 +73,8 @@ def test_random_kills_then_resume_give_the_uninterrupted_store(tmp_path):
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
             proc.communicate(timeout=300)
-            assert not (final.exists() and store.is_complete(final)) or proc.returncode == 0
+            # A kill after the commit (export, exit) may leave a complete store: it is checked
+            # below like any other. A partial store never says complete.
             if store.partial_path(final).exists():
                 assert not store.is_complete(store.partial_path(final))
         proc = _cli(cfg, "--resume")
