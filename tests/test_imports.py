@@ -102,3 +102,29 @@ def test_function_local_imports_say_why() -> None:
             if "#" not in here and not above.strip().startswith("#"):
                 unexplained.append(f"{f.name}:{line} {name}")
     assert unexplained == []
+
+
+def test_the_install_puts_only_footgrid_on_the_path(tmp_path: Path) -> None:
+    """Nothing generic (``engine``, ``kernels``) is importable from the installed package."""
+    import subprocess
+    import sys
+
+    code = "import importlib.util as u; print([u.find_spec(n) is None for n in ARGS])"
+    names = ["engine", "kernels", "footgrid", "footgrid.kernels"]
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", code.replace("ARGS", repr(names))],
+        cwd=tmp_path,  # -I: neither the working folder nor PYTHONPATH is on sys.path
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "[True, True, False, False]"
+
+
+def test_the_console_script_is_the_cli() -> None:
+    from importlib.metadata import entry_points
+
+    from footgrid.cli import console
+
+    (script,) = entry_points(group="console_scripts", name="footgrid")
+    assert script.load() is console
