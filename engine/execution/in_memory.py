@@ -32,6 +32,7 @@ from footgrid.kernels import group_by_cell
 from footgrid.ledger import Ledger
 from footgrid.mrio.attribution import Attribution
 from footgrid.mrio.link import link_rows
+from footgrid.store.firm_table import write_firm_table
 
 
 class InMemoryPlan(Plan):
@@ -91,8 +92,6 @@ class InMemoryPlan(Plan):
     def finish(self, final: Path) -> None:
         """The per-firm table, when ``[output] firm_table`` asks for it."""
         if self.attribution is not None and self.cfg.output["firm_table"]:
-            from footgrid.store.firm_table import write_firm_table
-
             path = final.with_name(final.stem + "_firms.parquet")
             write_firm_table(path, self.points, self.key, self.attribution)
 

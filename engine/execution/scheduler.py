@@ -10,6 +10,14 @@ from typing import Any
 
 import dask
 from dask.callbacks import Callback
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from footgrid.errors import ComputeError, ConfigError
 from footgrid.execution.threads import cpu_count
@@ -23,14 +31,6 @@ def _progress(total: int, enabled: bool) -> Iterator[Any]:
     if not enabled or total == 0 or not sys.stderr.isatty():
         yield lambda n=1: None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     with Progress(
         TextColumn("blocks"),
@@ -107,6 +107,7 @@ class Scheduler:
                 return list(dask.compute(*tasks, **self.dask_kwargs))
 
     def _gather(self, futures: list, advance: Any) -> list:
+        # distributed costs ~0.5 s to import; only cluster runs need it
         from distributed import as_completed
 
         for _ in as_completed(futures):
@@ -146,8 +147,9 @@ def client_for(scheduler: str, workers: int | None, worker_timeout: float = 60) 
     A scheduler at an address must have a worker within ``worker_timeout`` seconds; losing
     the scheduler mid-run is a :class:`ComputeError` (the blocks written are kept).
     """
+    # distributed costs ~0.5 s to import; only cluster runs need it
     from distributed import Client, KilledWorker, LocalCluster
-    from distributed.comm import CommClosedError
+    from distributed.comm import CommClosedError  # (the same)
 
     with contextlib.ExitStack() as stack:
         if scheduler == "processes":

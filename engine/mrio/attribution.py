@@ -2,7 +2,7 @@
 
 A point p (emission eₚ, producing region rₚ, inventory sector sₚ) is attributed to final demand
 (c, k) through the concordance weights w(sₚ → j) and the attribution coefficients M
-(DESIGN.md, "The arithmetic"):
+(with M = diag(x)⁻¹ · L · Y, see :mod:`footgrid.mrio.leontief`):
 
     footprint[c, k] += eₚ · Σⱼ w(sₚ → j) · M[(rₚ, j), (c, k)]
 
@@ -209,7 +209,12 @@ def build_attribution(
 
     try:
         M_full, hit = cached_coefficients(
-            mrio.Z, mrio.Y, cache_dir, allow_negative_y=mrio.allow_negative_y, check=False
+            mrio.Z,
+            mrio.Y,
+            cache_dir,
+            allow_negative_y=mrio.allow_negative_y,
+            check=False,
+            x=mrio.x,
         )
     except MRIOError as exc:
         if exc.file is not None:
