@@ -340,7 +340,7 @@ def cached_coefficients(
     for where in dict.fromkeys((folder, user_cache_dir())):  # the second: see _save
         candidate = where / path.name
         if candidate.is_file():
-            M = _load_verified(candidate, Z, Y)
+            M = _load_verified(candidate, Z, Y, x)
             if M is not None:
                 log.info("coefficient cache hit: %s", candidate)
                 return M, True
@@ -361,7 +361,9 @@ def _digest(M: np.ndarray) -> str:
     return hashlib.blake2b(data, digest_size=20).hexdigest()
 
 
-def _load_verified(path: Path, Z: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+def _load_verified(
+    path: Path, Z: np.ndarray, Y: np.ndarray, x: np.ndarray | None
+) -> np.ndarray | None:
     """The cached M at ``path`` if it passes the checks of the module docstring, else None."""
     n, m = np.shape(Y)
     try:
@@ -376,17 +378,17 @@ def _load_verified(path: Path, Z: np.ndarray, Y: np.ndarray) -> np.ndarray | Non
     if _digest(M) != recorded:
         log.warning("coefficient cache file %s fails its checksum; recomputing", path)
         return None
-    if not _residual_ok(Z, Y, M):
+    if not _residual_ok(Z, Y, M, x):
         log.warning("coefficient cache file %s does not solve (I - A) X = Y; recomputing", path)
         return None
     return M
 
 
-def _residual_ok(Z: np.ndarray, Y: np.ndarray, M: np.ndarray) -> bool:
+def _residual_ok(Z: np.ndarray, Y: np.ndarray, M: np.ndarray, x: np.ndarray | None) -> bool:
     """Row sums of M are 1 where x > 0 and x * M[:, j] - Z @ M[:, j] = Y[:, j] on a few j."""
     Z = np.asarray(Z, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
-    x = total_output(Z, Y)
+    x = total_output(Z, Y) if x is None else x
     active = x > 0
     if not np.isfinite(M).all() or M[~active].any():
         return False
