@@ -6,6 +6,7 @@ final-demand category and the exact national ledger ``totals``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import logging
@@ -28,6 +29,7 @@ from footgrid.grid import Grid
 from footgrid.io.points import Points, read_points
 from footgrid.kernels.binning import finite_extent
 from footgrid.ledger import Ledger
+from footgrid.progress import display, phase
 
 log = logging.getLogger("footgrid")
 
@@ -47,15 +49,18 @@ class Prepared:
 def prepare(cfg: Config) -> Prepared:
     """Read and validate the points, assign regions, build the grid, index points to cells."""
     ledger = Ledger()
-    pts = read_points(cfg.points, ledger)
+    with phase("reading and validating points"):
+        pts = read_points(cfg.points, ledger)
     polygons = None
     if cfg.regions is not None:
         from footgrid.io.polygons import read_polygons
 
-        polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
-        pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
-    grid, (x, y) = _make_grid(cfg, pts, polygons)
-    cell = grid.cell_index(x, y)
+        with phase("assigning regions from polygons"):
+            polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
+            pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
+    with phase("remapping points to the grid"):
+        grid, (x, y) = _make_grid(cfg, pts, polygons)
+        cell = grid.cell_index(x, y)
     del x, y
     pts.release_coordinates()
     outside = cell < 0
@@ -190,6 +195,8 @@ def _run_token(cfg: Config) -> str:
         if sec is not None:
             paths.append(sec["path"])
     for p in paths:
+        if not isinstance(p, str):  # an in-memory IOSystem (run(..., mrio=...)): no file
+            continue
         for f in sorted(glob.glob(p)) if any(c in p for c in "*?[") else [p]:
             f = Path(f)
             if f.is_file():
@@ -199,7 +206,7 @@ def _run_token(cfg: Config) -> str:
 
 
 def grid_emissions(
-    config: str | os.PathLike | dict | Config, *, progress: bool = False
+    config: str | os.PathLike | dict | Config, *, progress: bool = False, client: Any = None
 ) -> xr.Dataset:
     """Production-based gridding: scatter the points' emissions onto the grid.
 
@@ -211,10 +218,12 @@ def grid_emissions(
     config
         Path to a TOML config, a mapping of the same structure, or a :class:`Config`.
     progress
-        Show a progress bar of blocks written (on a terminal).
+        Show the progress of each phase (a bar on a terminal, one line per phase otherwise).
+    client
+        A ``distributed.Client`` to run the blocks on, in place of ``[compute] scheduler``.
     """
-    cfg = load_config(config)
-    return _execute(cfg, with_mrio=False, resume=False, progress=progress)
+    cfg = _with_client(load_config(config), client)
+    return _execute(cfg, with_mrio=False, resume=False, progress=progress, client=client)
 
 
 def run(
@@ -222,6 +231,8 @@ def run(
     *,
     resume: bool = False,
     progress: bool = False,
+    mrio: Any = None,
+    client: Any = None,
 ) -> xr.Dataset:
     """The whole pipeline: gridding plus attribution to consumers through the MRIO.
 
@@ -236,9 +247,17 @@ def run(
     resume
         Finish an interrupted run of the same config, skipping the blocks already written.
     progress
-        Show a progress bar of blocks written (on a terminal).
+        Show the progress of each phase (a bar on a terminal, one line per phase otherwise).
+    mrio
+        An in-memory :class:`pymrio.IOSystem` (with Z and Y, or A and Y, or A and x), used in
+        place of ``[mrio] path``; the config then needs no ``[mrio]`` section.
+    client
+        A ``distributed.Client`` to run the blocks on, in place of ``[compute] scheduler``
+        (``scheduler = "default"`` uses the active default client without passing it).
     """
-    cfg = load_config(config)
+    cfg = _with_client(load_config(config), client)
+    if mrio is not None:
+        cfg = _with_mrio(cfg, mrio)
     if not cfg.has_mrio:
         raise ConfigError(
             "`run` needs an [mrio] section (use `grid` for production-based gridding only)",
@@ -246,7 +265,34 @@ def run(
             key="mrio",
             fix='add [mrio] path = "..."',
         )
-    return _execute(cfg, with_mrio=True, resume=resume, progress=progress)
+    return _execute(cfg, with_mrio=True, resume=resume, progress=progress, client=client)
+
+
+def _with_mrio(cfg: Config, mrio: Any) -> Config:
+    """``cfg`` reading the MRIO from the IOSystem ``mrio`` (its ``[mrio]`` keys kept)."""
+    import dataclasses
+
+    from footgrid.config import SCHEMA
+
+    if not (hasattr(mrio, "Y") and callable(getattr(mrio, "calc_all", None))):
+        raise ConfigError(
+            f"mrio= must be a pymrio.IOSystem, got {type(mrio).__name__}",
+            key="mrio",
+            fix="pass a pymrio.IOSystem, or set [mrio] path in the config",
+        )
+    body = {k: d for k, (_, d) in SCHEMA["mrio"].items()}
+    body.update(cfg.mrio or {})
+    body.update(path=mrio, format="pymrio")
+    return dataclasses.replace(cfg, mrio=body)
+
+
+def _with_client(cfg: Config, client: Any) -> Config:
+    """``cfg`` with its blocks on ``client`` (``scheduler = "default"``) when one is given."""
+    import dataclasses
+
+    if client is None:
+        return cfg
+    return dataclasses.replace(cfg, compute={**cfg.compute, "scheduler": "default"})
 
 
 @dataclass
@@ -278,7 +324,8 @@ def _plan_in_memory(cfg: Config, with_mrio: bool) -> Plan:
     if with_mrio:
         from footgrid.mrio.link import attribute
 
-        att, key, keep = attribute(cfg, pts)
+        with phase("MRIO attribution"):
+            att, key, keep = attribute(cfg, pts)
         kept_key, kept_e = key, pts.emission
         if not keep.all():
             ledger.drop("zero_output", pts.emission[~keep])
@@ -325,8 +372,13 @@ def layout_for(grid: Grid, att: Any, dtype: str) -> store.Layout:
     )
 
 
-def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
-    return _execute_plan(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+def _execute(
+    cfg: Config, *, with_mrio: bool, resume: bool, progress: bool, client: Any = None
+) -> xr.Dataset:
+    from footgrid.execution.scheduler import use_client
+
+    with display(progress), use_client(client):
+        return _execute_plan(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
 
 
 def _execute_plan(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
@@ -351,7 +403,8 @@ def _execute_plan(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool)
             if resume and partial.exists():
                 log.warning("the interrupted store was made from other inputs; starting afresh")
             ds = store.template(layout, plan.territory, plan.totals)
-            store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
+            attrs = _attrs(cfg, plan.grid, ledger, run_token=token)
+            store.create(partial, ds, layout, attrs, zarr_format=cfg.output["zarr_format"])
     except BaseException:
         if plan.close is not None:
             plan.close()
@@ -386,11 +439,26 @@ def _execute_plan(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool)
         ledger.residual(gridded),
     )
     ds = store.open_store(final)
-    if cfg.output["geotiff"]:
-        store.export_geotiff(ds, final.with_name(final.stem + "_geotiff"))
+    _export_outputs(cfg, ds, final)
     if plan.finish is not None:
-        plan.finish(final)
+        with phase("firm table") if cfg.output["firm_table"] else contextlib.nullcontext():
+            plan.finish(final)
     return ds
+
+
+def _export_outputs(cfg: Config, ds: xr.Dataset, final: Path) -> None:
+    """The ``[output] cog / geotiff / netcdf`` exports next to the store."""
+    from footgrid.store.export import export
+
+    o = cfg.output
+    crs = o["export_crs"]
+    if o["cog"]:
+        with phase("export: COG"):
+            folder = final.with_name(final.stem + ("_geotiff" if o["geotiff"] else "_cog"))
+            export(ds, "cog", folder, crs=crs)
+    if o["netcdf"]:
+        with phase("export: NetCDF"):
+            export(ds, "netcdf", final.with_name(final.stem + ".nc"), crs=crs)
 
 
 def totals_cube(rows: Any, layout: store.Layout, totals: np.ndarray) -> np.ndarray:

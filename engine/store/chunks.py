@@ -24,8 +24,14 @@ class ChunkWriter:
     """
 
     def __init__(self, path: str, name: str) -> None:
+        self.sep: str
+        self.prefix: tuple[str, ...]
         self.root = os.path.join(path, name)
         self._folders: set[str] = set()
+        if os.path.exists(os.path.join(self.root, ".zarray")):
+            self._init_v2()
+            return
+        self.sep, self.prefix = "/", ("c",)
         with open(os.path.join(self.root, "zarr.json")) as fh:
             meta = json.load(fh)
         self.chunks = tuple(meta["chunk_grid"]["configuration"]["chunk_shape"])
@@ -48,6 +54,29 @@ class ChunkWriter:
             import numcodecs
 
             self.codec = numcodecs.Zstd(level=int(codecs[1][1].get("level", 0)))
+        else:
+            self.array = zarr.open_array(self.root, mode="r+")
+
+    def _init_v2(self) -> None:
+        """Zarr v2 (``[output] zarr_format = 2``): chunks at ``<i>.<j>...`` (or ``/``)."""
+        with open(os.path.join(self.root, ".zarray")) as fh:
+            meta = json.load(fh)
+        self.chunks = tuple(meta["chunks"])
+        self.dtype = np.dtype(meta["dtype"])
+        self.fill = meta["fill_value"]
+        self.sep, self.prefix = meta.get("dimension_separator") or ".", ()
+        comp = meta.get("compressor") or {}
+        self.direct = (
+            comp.get("id") == "zstd"
+            and not meta.get("filters")
+            and meta.get("order", "C") == "C"
+            and self.dtype.byteorder in ("<", "=", "|")
+            and self.fill == 0
+        )
+        if self.direct:
+            import numcodecs
+
+            self.codec = numcodecs.Zstd(level=int(comp.get("level", 0)))
         else:
             self.array = zarr.open_array(self.root, mode="r+")
 
@@ -82,7 +111,11 @@ class ChunkWriter:
                 part = full
             data = self.codec.encode(np.ascontiguousarray(part, dtype=self.dtype))
             key = [str(st // c + p) for st, c, p in zip(starts, self.chunks, pos, strict=True)]
-            folder = os.path.join(self.root, "c", *key[:-1])
+            if self.sep == ".":  # Zarr v2's default: one flat folder of "i.j.k" files
+                key = [".".join(key)]
+                folder = self.root
+            else:
+                folder = os.path.join(self.root, *self.prefix, *key[:-1])
             if folder not in self._folders:
                 os.makedirs(folder, exist_ok=True)
                 self._folders.add(folder)
@@ -108,4 +141,6 @@ def write_block(
     store re-created at the same path is reopened.
     """
     meta = os.path.join(path, name, "zarr.json")
+    if not os.path.exists(meta):
+        meta = os.path.join(path, name, ".zarray")
     _writer(path, name, os.stat(meta).st_mtime_ns).write(index, block, nonzero)

@@ -49,24 +49,28 @@ def prepare_output(path: str | os.PathLike, overwrite: bool, resume: bool) -> No
         )
 
 
-def create(path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> None:
-    """Write the template's metadata and small arrays into a fresh store at ``path``."""
+def create(
+    path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any], zarr_format: int = 3
+) -> None:
+    """Write the template's metadata and small arrays into a fresh store at ``path``.
+
+    ``zarr_format`` 3 (default) or 2 (read by GDAL 3.4 to 3.10, which do not read Zarr v3).
+    """
     if path.exists():
         shutil.rmtree(path)
-    ds = ds.assign_attrs(_jsonable({**attrs, "complete": False}))
+    ds = ds.assign_attrs(_jsonable({**attrs, "complete": 0}))
     ds.to_zarr(
         path,
         mode="w",
         compute=False,
-        encoding=encoding(ds, layout),
+        encoding=encoding(ds, layout, zarr_format),
         consolidated=False,
-        zarr_format=3,
+        zarr_format=zarr_format,
     )
     (path / DONE_DIR).mkdir()
     g = layout.grid
-    if g.constant_cell_area is None:
-        for _, rows, cols in g.tiles():
-            write_block(str(path), "cell_area", (rows, cols), g.cell_area(rows, cols))
+    for _, rows, cols in g.tiles():
+        write_block(str(path), "cell_area", (rows, cols), g.cell_area(rows, cols))
 
 
 def read_attrs(path: Path) -> dict[str, Any]:
@@ -81,7 +85,7 @@ def finish(partial: Path, final: Path, attrs: dict[str, Any]) -> None:
     previous complete store), and the partial store says ``complete = False``.
     """
     group = zarr.open_group(partial, mode="r+")
-    group.attrs.update(_jsonable({**attrs, "complete": True}))
+    group.attrs.update(_jsonable({**attrs, "complete": 1}))
     shutil.rmtree(partial / DONE_DIR, ignore_errors=True)
     with warnings.catch_warnings():
         # Consolidated metadata is a zarr-python extension for v3; xarray reads it and warns
@@ -128,11 +132,15 @@ def open_store(path: str | os.PathLike) -> xr.Dataset:
 
 
 def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes every format keeps: numbers and text (netCDF has no bool, dict or list of
+    text, so flags are 0/1 and structures are JSON text)."""
     out = {}
     for k, v in attrs.items():
         if isinstance(v, np.generic):
             v = v.item()
+        if isinstance(v, bool):
+            v = int(v)
         elif isinstance(v, dict | list | tuple):
-            v = json.loads(json.dumps(v, default=float))
+            v = json.dumps(v, default=float)
         out[k] = v
     return out
