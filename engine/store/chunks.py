@@ -71,7 +71,7 @@ class ChunkWriter:
             and not meta.get("filters")
             and meta.get("order", "C") == "C"
             and self.dtype.byteorder in ("<", "=", "|")
-            and self.fill == 0
+            and self.fill in (0, None)
         )
         if self.direct:
             import numcodecs

@@ -146,4 +146,7 @@ def encoding(ds: xr.Dataset, layout: Layout, zarr_format: int = 3) -> dict[str, 
     enc["emissions"]["chunks"] = tile
     if "footprint" in ds:
         enc["footprint"]["chunks"] = (1, ds.sizes["category"], *tile)
+    if zarr_format == 2:  # v2 has no separate Zarr fill value: null, which reads as 0
+        for e in enc.values():
+            e.pop("fill_value", None)
     return enc

@@ -54,6 +54,8 @@ def to_cf(ds: xr.Dataset, layers: list[str] | None = None) -> xr.Dataset:
         if name in out:
             out[name].attrs.pop("consumers", None)
             out[name].attrs.pop("categories", None)
+            # (xarray moves cell_measures into the encoding when it opens the store)
+            out[name].attrs.update(cell_methods="area: sum", cell_measures="area: cell_area")
     for name in out.data_vars:
         if "y" in out[name].dims and "x" in out[name].dims:
             out[name].attrs["grid_mapping"] = "spatial_ref"

@@ -39,8 +39,13 @@ def write_exiobase3_folder(io: pymrio.IOSystem, folder: Path) -> Path:
         "systemtype": "IOSystem",
     }
     (folder / "file_parameters.json").write_text(json.dumps(params, indent=4))
-    meta = {"description": "test EXIOBASE 3 layout", "name": "exio3", "system": "ixi",
-            "version": "test", "history": []}
+    meta = {
+        "description": "test EXIOBASE 3 layout",
+        "name": "exio3",
+        "system": "ixi",
+        "version": "test",
+        "history": [],
+    }
     (folder / "metadata.json").write_text(json.dumps(meta, indent=4))
     sat = folder / "satellite"
     sat.mkdir(exist_ok=True)
