@@ -107,6 +107,25 @@ def _set_log_levels(args: argparse.Namespace) -> None:
     logging.getLogger("footgrid").setLevel(own)
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(libs)
+    # distributed sets up its own loggers (with their own levels and handlers) from dask's
+    # config when it is imported: give that config the level first.
+    import dask
+
+    lvl = logging.getLevelName(libs).lower()
+    dask.config.set(
+        {
+            "logging": {
+                **{
+                    f"distributed{sub}": lvl
+                    for sub in ("", ".client", ".scheduler", ".nanny", ".worker", ".core")
+                },
+                "distributed.http.proxy": lvl,
+                "bokeh": "critical",
+                "tornado": "critical",
+                "tornado.application": "error",
+            }
+        }
+    )
     if args.quiet:
         import warnings
 

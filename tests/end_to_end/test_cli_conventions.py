@@ -1,0 +1,77 @@
+"""CLI conventions: --version, python -m footgrid, --quiet with worker processes, one progress
+line per phase without a terminal, --verbose timings, footgrid export (checked with rasterio)."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import numpy as np
+import rasterio
+
+import footgrid
+from tests.helpers.cases import make_case
+from tests.helpers.files import run_cli
+
+
+def test_version_matches_the_distribution() -> None:
+    r = run_cli("--version")
+    assert r.returncode == 0
+    assert r.stdout.strip() == f"footgrid {version('footgrid')}"
+    assert footgrid.__version__ == version("footgrid")
+
+
+def test_quiet_with_worker_processes_prints_only_the_summary(tmp_path) -> None:
+    cfg = make_case(tmp_path, 300, compute={"scheduler": "processes", "workers": 2})
+    r = run_cli("--quiet", "run", str(cfg), timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    lines = r.stdout.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("store: ") and "residual" in lines[1]
+
+
+def test_one_progress_line_per_phase_without_a_terminal(tmp_path) -> None:
+    cfg = make_case(tmp_path, 300, output={"cog": True})
+    r = run_cli("--verbose", "run", str(cfg))  # stderr is a pipe, not a terminal
+    assert r.returncode == 0, r.stderr
+    err = r.stderr.splitlines()
+    for name in (
+        "reading and validating points",
+        "remapping points to the grid",
+        "MRIO attribution",
+        "export: COG",
+    ):
+        assert f"footgrid: {name}" in err
+        assert any(line.startswith(f"footgrid: {name} took ") for line in err)
+    assert any(line.startswith("footgrid: blocks (") for line in err)
+    r2 = run_cli("report", str(tmp_path / "out.zarr"), "--out", str(tmp_path / "rep"))
+    assert r2.returncode == 0, r2.stderr
+    assert "footgrid: report" in r2.stderr.splitlines()
+
+
+def test_export_command_writes_cogs_rasterio_reads(tmp_path) -> None:
+    ds = footgrid.run(make_case(tmp_path, 300))
+    c = str(ds.consumer.values[2])
+    r = run_cli(
+        "export",
+        str(tmp_path / "out.zarr"),
+        "--format",
+        "cog",
+        "--out",
+        str(tmp_path / "cog"),
+        "--layers",
+        c,
+    )
+    assert r.returncode == 0, r.stderr
+    with rasterio.open(tmp_path / "cog" / f"footprint_002_{c}.tif") as src:
+        np.testing.assert_array_equal(src.read(), ds.footprint.sel(consumer=c).values)
+    bad = run_cli(
+        "export",
+        str(tmp_path / "out.zarr"),
+        "--format",
+        "cog",
+        "--out",
+        str(tmp_path / "x"),
+        "--layers",
+        "nobody",
+    )
+    assert bad.returncode == 2 and "nobody" in bad.stderr and "Traceback" not in bad.stderr
