@@ -10,7 +10,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from footgrid.errors import FootgridError
+import dask
+
+from footgrid import progress
+from footgrid._version import __version__
+from footgrid.analysis.compare import write_comparison
+from footgrid.analysis.report import write_report
+from footgrid.demo.run import run_demo
+from footgrid.errors import ConfigError, FootgridError
+from footgrid.execution.pipeline import grid_emissions as grid
+from footgrid.execution.pipeline import run
+from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
 
@@ -24,7 +34,6 @@ def _parser() -> argparse.ArgumentParser:
             "them, through a multi-regional input-output (MRIO) model."
         ),
     )
-    from footgrid._version import __version__
 
     p.add_argument("--version", action="version", version=f"footgrid {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
@@ -73,8 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``footgrid`` console script; returns the exit status."""
     args = _parser().parse_args(argv)
     _set_log_levels(args)
-    from footgrid import progress
-
     try:
         with progress.display(not args.quiet, timings=args.verbose or args.debug):
             return _dispatch(args)
@@ -109,7 +116,6 @@ def _set_log_levels(args: argparse.Namespace) -> None:
         logging.getLogger(name).setLevel(libs)
     # distributed sets up its own loggers (with their own levels and handlers) from dask's
     # config when it is imported: give that config the level first.
-    import dask
 
     lvl = logging.getLevelName(libs).lower()
     dask.config.set(
@@ -135,19 +141,12 @@ def _set_log_levels(args: argparse.Namespace) -> None:
 def _dispatch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.command == "grid":
-        from footgrid.execution.pipeline import grid_emissions as grid
-
         ds = grid(args.config, progress=not args.quiet)
         _print_balance(ds)
     elif args.command == "run":
-        from footgrid.execution.pipeline import run
-
         ds = run(args.config, resume=args.resume, progress=not args.quiet)
         _print_balance(ds)
     elif args.command == "export":
-        from footgrid import progress
-        from footgrid.store.export import export
-
         with progress.phase(f"export: {args.format}"):
             files, rep = export(
                 args.store,
@@ -164,26 +163,15 @@ def _dispatch(args: argparse.Namespace) -> int:
                 f"{rep.relative_error:.3g} (largest layer {rep.max_layer_error:.3g}), after 0"
             )
     elif args.command == "demo":
-        from footgrid.demo.run import run_demo
-
         run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
-        from footgrid.analysis.report import write_report
-
         if (args.polygons is None) != (args.field is None):
-            from footgrid.errors import ConfigError
-
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
-        from footgrid import progress
-
         with progress.phase("report"):
             index = write_report(args.store, out, polygons=args.polygons, field=args.field)
         print(f"report: {index}")
     elif args.command == "compare":
-        from footgrid import progress
-        from footgrid.analysis.compare import write_comparison
-
         with progress.phase("comparison"):
             index = write_comparison(args.store_a, args.store_b, Path(args.out))
         print(f"comparison: {index}")

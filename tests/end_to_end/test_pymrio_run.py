@@ -86,3 +86,27 @@ def test_mrio_argument_must_be_an_iosystem(tmp_path) -> None:
     _points(pymrio.load_test(), tmp_path)
     with pytest.raises(footgrid.ConfigError, match="IOSystem"):
         footgrid.run(write_config(tmp_path, _config(tmp_path)), mrio="not an IOSystem")
+
+
+def test_readme_pymrio_and_reprojection_examples_run_as_written(ref, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    (pym,) = [b for b in blocks if "mrio=io" in b]
+    (rep,) = [b for b in blocks if "reproject_store(" in b]
+    _points(ref, tmp_path)
+    cfg = _config(tmp_path)
+    cfg["output"]["path"] = "out.zarr"
+    write_config(tmp_path, cfg)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(pym, "README.md", "exec"), ns)
+    r = _reference(ref)
+    np.testing.assert_allclose(_national(ns["ds"])[r.index].to_numpy(), r.to_numpy(), rtol=1e-9)
+    ns2: dict = {"footgrid": footgrid}
+    exec(compile(rep, "README.md", "exec"), ns2)
+    src = float(ns["ds"].footprint.values.astype(np.float64).sum())
+    got = float(ns2["geo"].footprint.values.astype(np.float64).sum())
+    assert got == pytest.approx(src, rel=1e-6) and ns2["geo"].rio.crs.to_epsg() == 4326
