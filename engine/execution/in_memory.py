@@ -51,6 +51,8 @@ class InMemoryPlan(Plan):
         with phase("remapping points to the grid"):
             grid, (x, y) = _make_grid(cfg, pts, polygons)
             cell = grid.cell_index(x, y)
+        # The GeoParquet firm table needs each point's place (in the grid's CRS).
+        xy = (x, y) if cfg.output["firm_table"] == "geoparquet" else None
         del x, y
         pts.release_coordinates()
         outside = cell < 0
@@ -58,6 +60,8 @@ class InMemoryPlan(Plan):
             ledger.drop("outside_grid", pts.emission[outside])
             pts = pts.subset(~outside)
             cell = cell[~outside]
+            if xy is not None:
+                xy = (xy[0][~outside], xy[1][~outside])
         key = np.full(len(pts), -1, dtype=np.int64)
         att = totals = None
         layout = layout_for(grid, None, cfg.output["dtype"])
@@ -85,6 +89,7 @@ class InMemoryPlan(Plan):
         self.points: Points = pts
         self.key = key
         self.attribution: Attribution | None = att
+        self.xy = None if xy is None else (*xy, grid.crs)
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
 
     def compute_blocks(
@@ -99,7 +104,10 @@ class InMemoryPlan(Plan):
         """The per-firm table, when ``[output] firm_table`` asks for it."""
         if self.attribution is not None and self.cfg.output["firm_table"]:
             path = final.with_name(final.stem + "_firms.parquet")
-            write_firm_table(path, self.points, self.key, self.attribution)
+            keep = self.cfg.consumers.get("categories", "keep") == "keep"
+            write_firm_table(
+                path, self.points, self.key, self.attribution, categories=keep, geometry=self.xy
+            )
 
 
 def block_graph(

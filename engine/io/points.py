@@ -212,7 +212,12 @@ def _assemble(
     cx, cy, em = cat("cx"), cat("cy"), cat("emission")
     sector = _categorical([p["sector"] for p in parts])
     region = _categorical([p["region"] for p in parts]) if cfg["region"] else None
-    ids = pa.concat_arrays([p["id"] for p in parts]) if cfg["id"] else None
+    ids = None
+    if cfg["id"]:
+        id_parts = [p["id"] for p in parts]
+        if len({a.type for a in id_parts}) > 1:  # integer ids in one file, text in another
+            id_parts = [a.cast(pa.string()) for a in id_parts]
+        ids = pa.concat_arrays(id_parts)
     ledger.add_input(em)
 
     pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, None)
@@ -430,9 +435,13 @@ def _labels(col: pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)
 
 
-def _ids(col: pa.ChunkedArray) -> pa.Array:
-    """Firm ids as one Arrow string array (compact: no Python object per row)."""
-    return col.combine_chunks()
+def _ids(path: str, table: pa.Table, column: str) -> pa.Array:
+    """Firm ids as one Arrow array: integers kept as integers (int64), anything else as text
+    (compact: no Python object per row)."""
+    col = _require(path, table, column, "id")
+    if pa.types.is_integer(col.type):
+        return col.combine_chunks().cast(pa.int64())
+    return _as_text(path, col, column, "id").combine_chunks()
 
 
 def _columns(
@@ -465,7 +474,7 @@ def _columns(
     out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
     out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
     if cfg["id"]:
-        out["id"] = _ids(_text(path, table, cfg["id"], "id"))
+        out["id"] = _ids(path, table, cfg["id"])
     return out
 
 
