@@ -260,7 +260,7 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
 
     try:
         if fmt in RAW_FORMATS:
-            io = getattr(pymrio, f"parse_{fmt}")(path)
+            io = getattr(pymrio, f"parse_{fmt}")(path, **_raw_keywords(path, fmt))
         elif zipfile.is_zipfile(path):
             io = pymrio.load_all(path)
         else:
@@ -278,6 +278,23 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
             fix="check the path and [mrio] format",
         )
     return io
+
+
+def _raw_keywords(path: Path, fmt: str) -> dict[str, object]:
+    """The year (and Eora's price) pymrio's parsers need for a folder of one download."""
+    import re
+
+    if not path.is_dir():
+        return {}
+    if fmt == "eora26":
+        found = sorted(path.glob("Eora26_*_*_T.txt")) or sorted(path.glob("Eora26_*_*_*.zip"))
+        m = re.match(r"Eora26_(\d{4})_([a-z]+)_", found[0].name) if found else None
+        return {"year": int(m.group(1)), "price": m.group(2)} if m else {}
+    if fmt == "oecd":
+        found = sorted(path.glob("ICIO*_*.[cCzZ]*"))
+        m = re.match(r"ICIO\d{4}_(\d{4})\.", found[0].name) if found else None
+        return {"year": int(m.group(1))} if m else {}
+    return {}
 
 
 def _from_iosystem(io: pymrio.IOSystem, source: str, allow_negative_y: bool) -> MRIOTables:

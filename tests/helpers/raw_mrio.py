@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pymrio
 
@@ -69,3 +70,84 @@ def write_exiobase3_folder(io: pymrio.IOSystem, folder: Path) -> Path:
     }
     (sat / "file_parameters.json").write_text(json.dumps(sat_params, indent=4))
     return folder
+
+
+def _region_codes(io: pymrio.IOSystem) -> dict[str, str]:
+    """Three-letter country codes for the test system's regions (reg1 -> RGA, ...)."""
+    return {r: "RG" + chr(ord("A") + i) for i, r in enumerate(io.get_regions())}
+
+
+def write_eora26_folder(io: pymrio.IOSystem, folder: Path, year: int = 2010) -> Path:
+    """An Eora26 download (basic prices) as extracted: ``labels_{T,FD,Q,VA}.txt`` (tab
+    separated, no header: ``Region n``, code, ``Industries``/``Final Demand``/..., name) and
+    headerless tab-separated matrices ``Eora26_<year>_bp_{T,FD,Q,QY,VA}.txt``."""
+    io = io.copy()
+    io.calc_all()
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = _region_codes(io)
+    number = {r: i + 1 for i, r in enumerate(io.get_regions())}
+
+    def labels(index: pd.MultiIndex, kind: str) -> pd.DataFrame:
+        return pd.DataFrame(
+            [(f"Region {number[r]}", codes[r], kind, s) for r, s in index],
+        )
+
+    labels(io.Z.index, "Industries").to_csv(
+        folder / "labels_T.txt", sep="\t", header=False, index=False
+    )
+    labels(io.Y.columns, "Final Demand").to_csv(
+        folder / "labels_FD.txt", sep="\t", header=False, index=False
+    )
+    F = io.emissions.F
+    q = pd.DataFrame([("I-GHG-CO2 emissions (kg)", s) for s, _ in F.index])
+    q.to_csv(folder / "labels_Q.txt", sep="\t", header=False, index=False)
+    va = io.factor_inputs.F
+    pd.DataFrame([("Primary Inputs", v) for v in va.index]).to_csv(
+        folder / "labels_VA.txt", sep="\t", header=False, index=False
+    )
+    stem = f"Eora26_{year}_bp_"
+    for name, df in (
+        ("T", io.Z),
+        ("FD", io.Y),
+        ("Q", F),
+        ("QY", io.emissions.F_Y),
+        ("VA", va),
+    ):
+        df.to_csv(
+            folder / f"{stem}{name}.txt", sep="\t", header=False, index=False, float_format="%.17g"
+        )
+    return folder
+
+
+#: OECD ICIO final-demand codes for the test system's seven categories, in order.
+OECD_FD = ("HFCE", "NPISH", "GGFC", "GFCF", "INVNT", "DPABR", "P33")
+
+
+def write_oecd_csv(io: pymrio.IOSystem, folder: Path, year: int = 2010) -> Path:
+    """An OECD ICIO 2018 release CSV: ``ICIO2018_<year>.CSV``, comma separated, row and column
+    labels ``<country>_<industry>``, final demand ``<country>_<HFCE|...>``, rows
+    ``<country>_TAXSUB``, ``VALU`` and ``OUTPUT``, a ``TOTAL`` column."""
+    io = io.copy()
+    io.calc_all()
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = _region_codes(io)
+    sectors = {s: f"S{i + 1:02d}" for i, s in enumerate(io.get_sectors())}
+    cats = dict(zip(io.get_Y_categories(), OECD_FD, strict=True))
+    rows = [f"{codes[r]}_{sectors[s]}" for r, s in io.Z.index]
+    fd = [f"{codes[r]}_{cats[c]}" for r, c in io.Y.columns]
+    body = pd.DataFrame(
+        np.hstack([io.Z.to_numpy(), io.Y.to_numpy()]), index=rows, columns=rows + fd
+    )
+    va = io.factor_inputs.F.to_numpy().sum(axis=0)
+    extra = pd.DataFrame(
+        0.0,
+        index=[f"{c}_TAXSUB" for c in codes.values()] + ["VALU", "OUTPUT"],
+        columns=body.columns,
+    )
+    extra.loc["VALU", rows] = va
+    extra.loc["OUTPUT", rows] = io.x.to_numpy().ravel()
+    table = pd.concat([body, extra])
+    table["TOTAL"] = table.sum(axis=1)
+    path = folder / f"ICIO2018_{year}.CSV"
+    table.to_csv(path, float_format="%.17g")
+    return path
