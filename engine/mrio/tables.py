@@ -294,6 +294,10 @@ def _raw_keywords(path: Path, fmt: str) -> dict[str, object]:
         found = sorted(path.glob("ICIO*_*.[cCzZ]*"))
         m = re.match(r"ICIO\d{4}_(\d{4})\.", found[0].name) if found else None
         return {"year": int(m.group(1))} if m else {}
+    if fmt == "gloria":
+        found = sorted(path.glob("GLORIA_MRIOs_*_*"))
+        m = re.match(r"GLORIA_MRIOs_(\d+)_(\d{4})", found[0].name) if found else None
+        return {"year": int(m.group(2)), "version": int(m.group(1))} if m else {}
     return {}
 
 

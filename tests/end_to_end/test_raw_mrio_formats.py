@@ -1,4 +1,4 @@
-"""Raw MRIO downloads from ``[mrio] format`` (Eora26, OECD ICIO), built in their exact layouts
+"""Raw MRIO downloads from ``[mrio] format`` (Eora26, OECD ICIO, GLORIA), built in their exact layouts
 from pymrio's test system; national totals against pymrio's consumption accounts computed on
 pymrio's own parse of the same files."""
 
@@ -11,7 +11,7 @@ import pytest
 
 import footgrid
 from tests.helpers.files import write_config
-from tests.helpers.raw_mrio import write_eora26_folder, write_oecd_csv
+from tests.helpers.raw_mrio import write_eora26_folder, write_gloria_folder, write_oecd_csv
 
 
 def _reference(io: pymrio.IOSystem, F: pd.Series) -> pd.Series:
@@ -25,7 +25,7 @@ def _reference(io: pymrio.IOSystem, F: pd.Series) -> pd.Series:
 
 def _points(io: pymrio.IOSystem, folder) -> pd.Series:
     rng = np.random.default_rng(5)
-    rows = io.Z.index
+    rows = io.A.index if io.Z is None else io.Z.index
     F = pd.Series(rng.lognormal(5, 1, len(rows)), index=rows)
     pd.DataFrame(
         {
@@ -39,14 +39,18 @@ def _points(io: pymrio.IOSystem, folder) -> pd.Series:
     return F
 
 
-@pytest.mark.parametrize("fmt", ["eora26", "oecd"])
+@pytest.mark.parametrize("fmt", ["eora26", "oecd", "gloria"])
 def test_raw_download_national_totals_equal_pymrios(tmp_path, fmt) -> None:
     if fmt == "eora26":
         src = write_eora26_folder(pymrio.load_test(), tmp_path / "eora26")
         io = pymrio.parse_eora26(src, year=2010)
-    else:
+    elif fmt == "oecd":
         src = write_oecd_csv(pymrio.load_test(), tmp_path / "oecd").parent
         io = pymrio.parse_oecd(src, year=2010)
+    else:  # GLORIA: A and Y only (pymrio's parse has neither Z nor x)
+        src = write_gloria_folder(pymrio.load_test(), tmp_path / "gloria")
+        io = pymrio.parse_gloria(src, year=2022, version=59)
+        assert io.Z is None and io.x is None
     F = _points(io, tmp_path)
     cfg = {
         "points": {"path": "firms.parquet", "emission": "co2_t", "region": "region"},

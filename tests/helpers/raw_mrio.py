@@ -151,3 +151,76 @@ def write_oecd_csv(io: pymrio.IOSystem, folder: Path, year: int = 2010) -> Path:
     path = folder / f"ICIO2018_{year}.CSV"
     table.to_csv(path, float_format="%.17g")
     return path
+
+
+def write_gloria_folder(
+    io: pymrio.IOSystem, folder: Path, year: int = 2022, version: int = 59
+) -> Path:
+    """A GLORIA download (basic prices) as extracted: ``GLORIA_MRIOs_<v>_<year>/`` with the
+    headerless CSVs ``..._T-Results_<year>_0<v>_Markup001(full).csv`` (the supply-use
+    transaction matrix over (region, Industry|Product, sector)), ``..._Y-Results_...`` and
+    ``..._V-Results_...``; ``GLORIA_SatelliteAccounts_0<v>_<year>/`` with ``..._TQ-Results_...``
+    and ``..._YQ-Results_...``; and ``GLORIA_ReadMe_0<v>.xlsx`` (sheets Regions, Sectors,
+    "Value added and final demand", Satellites). The supply table is diagonal (GLORIA's)."""
+    io = io.copy()
+    io.calc_all()
+    regions = [_region_codes(io)[r] for r in io.get_regions()]
+    sectors = list(io.get_sectors())
+    fd = list(io.get_Y_categories())
+    n_r, n_s, n_f = len(regions), len(sectors), len(fd)
+    Z, Y, x = io.Z.to_numpy(), io.Y.to_numpy(), io.x.to_numpy().ravel()
+    # T over (region, Industry|Product, sector): per region n_s industries then n_s products.
+    n = n_r * n_s
+
+    def ind(i: np.ndarray) -> np.ndarray:  # Z row i (region-major) -> its Industry position
+        return (i // n_s) * 2 * n_s + i % n_s
+
+    def prod(i: np.ndarray) -> np.ndarray:
+        return ind(i) + n_s
+
+    i = np.arange(n)
+    T = np.zeros((2 * n, 2 * n))
+    T[ind(i), prod(i)] = x  # supply: industry i makes product i only
+    T[np.ix_(prod(i), ind(i))] = Z  # use: product i into industry j
+    Yt = np.zeros((2 * n, n_r * n_f))
+    Yt[prod(i)] = Y
+    va_cats = [f"value added {k}" for k in range(n_f)]  # one sheet: as many as fd categories
+    VA = np.zeros((n_r * n_f, 2 * n))
+    VA[(i // n_s) * n_f, ind(i)] = io.factor_inputs.F.to_numpy().sum(axis=0)
+    F, FY = io.emissions.F, io.emissions.F_Y
+    TQ = np.zeros((len(F), 2 * n))
+    TQ[:, ind(i)] = F.to_numpy()
+    stem = f"_{year}_0{version}_Markup001(full).csv"
+    mrio = folder / f"GLORIA_MRIOs_{version}_{year}"
+    sat = folder / f"GLORIA_SatelliteAccounts_0{version}_{year}"
+    mrio.mkdir(parents=True, exist_ok=True)
+    sat.mkdir(parents=True, exist_ok=True)
+    for d, name, arr in (
+        (mrio, "T", T),
+        (mrio, "Y", Yt),
+        (mrio, "V", VA),
+        (sat, "TQ", TQ),
+        (sat, "YQ", FY.to_numpy()),
+    ):
+        pd.DataFrame(arr).to_csv(
+            d / f"0_120secMother_AllCountries_002_{name}-Results{stem}",
+            header=False,
+            index=False,
+            float_format="%.17g",
+        )
+    with pd.ExcelWriter(folder / f"GLORIA_ReadMe_0{version}.xlsx") as xl:
+        pd.DataFrame({"Region_acronyms": regions, "Region_names": regions}).to_excel(
+            xl, sheet_name="Regions", index=False
+        )
+        pd.DataFrame({"Sector_names": sectors}).to_excel(xl, sheet_name="Sectors", index=False)
+        pd.DataFrame({"Final_demand_names": fd, "Value_added_names": va_cats}).to_excel(
+            xl, sheet_name="Value added and final demand", index=False
+        )
+        pd.DataFrame(
+            {
+                "Sat_indicator": [s for s, _ in F.index],
+                "Sat_head_indicator": [c for _, c in F.index],
+                "Sat_unit": ["kg"] * len(F),
+            }
+        ).to_excel(xl, sheet_name="Satellites", index=False)
+    return folder
