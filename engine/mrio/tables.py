@@ -44,7 +44,9 @@ first offending (region, sector) / (region, category) labels and the fix):
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
 #: Raw downloads read through pymrio's parsers (``pymrio.parse_<format>``).
 RAW_FORMATS = ("exiobase3", "eora26", "oecd", "wiod", "gloria")
 FORMATS = ("auto", "pymrio", "tables", *RAW_FORMATS)
+log = logging.getLogger("footgrid")
 NEGATIVE_FINAL_DEMAND = ("error", "allow")
 ROW_NAMES = ("region", "sector")
 COL_NAMES = ("region", "category")
@@ -260,7 +263,13 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
 
     try:
         if fmt in RAW_FORMATS:
-            io = getattr(pymrio, f"parse_{fmt}")(path, **_raw_keywords(path, fmt))
+            # pymrio warns for every optional part a download lacks (WIOD's satellite
+            # accounts...): those notes go to the log, at footgrid's verbosity.
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always")
+                io = getattr(pymrio, f"parse_{fmt}")(path, **_raw_keywords(path, fmt))
+            for note in notes:
+                log.info("pymrio: %s", note.message)
         elif zipfile.is_zipfile(path):
             io = pymrio.load_all(path)
         else:
@@ -294,6 +303,10 @@ def _raw_keywords(path: Path, fmt: str) -> dict[str, object]:
         found = sorted(path.glob("ICIO*_*.[cCzZ]*"))
         m = re.match(r"ICIO\d{4}_(\d{4})\.", found[0].name) if found else None
         return {"year": int(m.group(1))} if m else {}
+    if fmt == "wiod":
+        found = sorted(path.glob("wiot[0-9][0-9]*.xlsx"))
+        m = re.match(r"wiot(\d\d)", found[0].name) if found else None
+        return {"year": (1900 if int(m.group(1)) >= 90 else 2000) + int(m.group(1))} if m else {}
     if fmt == "gloria":
         found = sorted(path.glob("GLORIA_MRIOs_*_*"))
         m = re.match(r"GLORIA_MRIOs_(\d+)_(\d{4})", found[0].name) if found else None

@@ -75,3 +75,62 @@ def test_export_command_writes_cogs_rasterio_reads(tmp_path) -> None:
         "nobody",
     )
     assert bad.returncode == 2 and "nobody" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_quiet_silences_pymrios_notes_on_a_raw_download(tmp_path) -> None:
+    import pymrio
+
+    from tests.end_to_end.test_raw_mrio_formats import _points
+    from tests.helpers.files import write_config
+    from tests.helpers.raw_mrio import write_wiod_xlsx
+
+    src = write_wiod_xlsx(pymrio.load_test(), tmp_path / "wiod").parent
+    import warnings
+
+    from pymrio.tools.ioparser import ParserWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ParserWarning)
+        _points(pymrio.parse_wiod(src, year=2009), tmp_path)
+    cfg = {
+        "points": {"path": "firms.parquet", "emission": "co2_t", "region": "region"},
+        "mrio": {"path": "wiod", "format": "wiod"},
+        "grid": {"resolution": 100_000, "tile": 16},
+        "output": {"path": "out.zarr", "overwrite": True},
+    }
+    path = write_config(tmp_path, cfg)
+    loud = run_cli("--verbose", "run", str(path))
+    assert loud.returncode == 0 and "pymrio: Extension data for" in loud.stderr
+    r = run_cli("--quiet", "run", str(path))
+    assert r.returncode == 0 and r.stderr == "" and len(r.stdout.splitlines()) == 2
+
+
+def test_a_bar_on_a_terminal(tmp_path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cfg = make_case(tmp_path, 300)
+    leader, follower = pty.openpty()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "footgrid", "run", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=follower,
+        env={**os.environ, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    assert p.wait(timeout=300) == 0
+    text = out.decode(errors="replace")
+    assert "━" in text  # rich's bar
+    assert "blocks" in text and "reading and validating points" in text
+    assert "footgrid: blocks (" not in text  # not the one-line-per-phase display

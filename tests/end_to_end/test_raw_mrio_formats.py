@@ -1,17 +1,25 @@
-"""Raw MRIO downloads from ``[mrio] format`` (Eora26, OECD ICIO, GLORIA), built in their exact layouts
-from pymrio's test system; national totals against pymrio's consumption accounts computed on
-pymrio's own parse of the same files."""
+"""Raw MRIO downloads from ``[mrio] format`` (Eora26, OECD ICIO, GLORIA, WIOD), built in
+their exact layouts from pymrio's test system; national totals against pymrio's consumption
+accounts computed on pymrio's own parse of the same files."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pymrio
 import pytest
+from pymrio.tools.ioparser import ParserWarning
 
 import footgrid
 from tests.helpers.files import write_config
-from tests.helpers.raw_mrio import write_eora26_folder, write_gloria_folder, write_oecd_csv
+from tests.helpers.raw_mrio import (
+    write_eora26_folder,
+    write_gloria_folder,
+    write_oecd_csv,
+    write_wiod_xlsx,
+)
 
 
 def _reference(io: pymrio.IOSystem, F: pd.Series) -> pd.Series:
@@ -39,7 +47,7 @@ def _points(io: pymrio.IOSystem, folder) -> pd.Series:
     return F
 
 
-@pytest.mark.parametrize("fmt", ["eora26", "oecd", "gloria"])
+@pytest.mark.parametrize("fmt", ["eora26", "oecd", "gloria", "wiod"])
 def test_raw_download_national_totals_equal_pymrios(tmp_path, fmt) -> None:
     if fmt == "eora26":
         src = write_eora26_folder(pymrio.load_test(), tmp_path / "eora26")
@@ -47,6 +55,11 @@ def test_raw_download_national_totals_equal_pymrios(tmp_path, fmt) -> None:
     elif fmt == "oecd":
         src = write_oecd_csv(pymrio.load_test(), tmp_path / "oecd").parent
         io = pymrio.parse_oecd(src, year=2010)
+    elif fmt == "wiod":
+        src = write_wiod_xlsx(pymrio.load_test(), tmp_path / "wiod").parent
+        with warnings.catch_warnings():  # pymrio: no satellite accounts in this download
+            warnings.simplefilter("ignore", ParserWarning)
+            io = pymrio.parse_wiod(src, year=2009)
     else:  # GLORIA: A and Y only (pymrio's parse has neither Z nor x)
         src = write_gloria_folder(pymrio.load_test(), tmp_path / "gloria")
         io = pymrio.parse_gloria(src, year=2022, version=59)

@@ -224,3 +224,59 @@ def write_gloria_folder(
             }
         ).to_excel(xl, sheet_name="Satellites", index=False)
     return folder
+
+
+def write_wiod_xlsx(io: pymrio.IOSystem, folder: Path, year: int = 2009) -> Path:
+    """A WIOD 2013 release world table ``wiot<yy>_row_sep12.xlsx``: one sheet, the title with
+    the year and the system and unit lines in column A; four header rows (code, name, country,
+    c-code) over four label columns; industries ``c..``-coded up to ``c35``, final demand
+    ``c37``..., factor inputs ``r60`` (total intermediate), ``r64`` (value added), ``r69``
+    (output), and a last total column. One country is USA (the parser looks its labels up)."""
+    io = io.copy()
+    io.calc_all()
+    folder.mkdir(parents=True, exist_ok=True)
+    codes = dict(zip(io.get_regions(), ["USA", "AUS", "BEL", "BRA", "CAN", "CHN"], strict=True))
+    sectors = list(io.get_sectors())
+    c_sec = {s: f"c{36 - len(sectors) + i}" for i, s in enumerate(sectors)}  # ... c35
+    c_fd = {c: f"c{37 + i}" for i, c in enumerate(io.get_Y_categories())}
+    n, m = io.Z.shape[0], io.Y.shape[1]
+    width = 4 + n + m + 1
+    rows: list[list] = []
+    blank = [None] * width
+    rows.append([f"World Input-Output Table {year}", *blank[1:]])
+    rows.append(list(blank))
+    zc = [(codes[r], s) for r, s in io.Z.index]
+    yc = [(codes[r], c) for r, c in io.Y.columns]
+    rows.append(
+        [
+            "(industry-by-industry)",
+            None,
+            None,
+            None,
+            *[s for _, s in zc],
+            *[c_fd[c] for _, c in yc],
+            "TOT",
+        ]
+    )
+    rows.append(
+        ["(millions of US$)", None, None, None, *[s for _, s in zc], *[c for _, c in yc], "Total"]
+    )
+    rows.append([None, None, None, None, *[r for r, _ in zc], *[r for r, _ in yc], "TOT"])
+    rows.append(
+        [None, None, None, None, *[c_sec[s] for _, s in zc], *[c_fd[c] for _, c in yc], "c62"]
+    )
+    Z, Y = io.Z.to_numpy(), io.Y.to_numpy()
+    for i, (r, s) in enumerate(zc):
+        vals = [*Z[i], *Y[i]]
+        rows.append([s, s, r, c_sec[s], *vals, sum(vals)])
+    va = io.factor_inputs.F.to_numpy().sum(axis=0)
+    x = io.x.to_numpy().ravel()
+    for code, name, vals in (
+        ("r60", "Total intermediate consumption", Z.sum(axis=0)),
+        ("r64", "Value added at basic prices", va),
+        ("r69", "Output at basic prices", x),
+    ):
+        rows.append([name, name, "TOT", code, *vals, *([0.0] * m), float(np.sum(vals))])
+    path = folder / f"wiot{str(year)[-2:]}_row_sep12.xlsx"
+    pd.DataFrame(rows).to_excel(path, header=False, index=False)
+    return path
