@@ -22,6 +22,10 @@ def test_version_matches_the_distribution() -> None:
 
 def test_quiet_with_worker_processes_prints_only_the_summary(tmp_path) -> None:
     cfg = make_case(tmp_path, 300, compute={"scheduler": "processes", "workers": 2})
+    loud = run_cli("run", str(cfg), timeout=600)
+    assert loud.returncode == 0, loud.stderr
+    assert loud.stderr.count("dask dashboard: http://") == 1
+    assert "distributed." not in loud.stderr  # no worker start-up lines by default
     r = run_cli("--quiet", "run", str(cfg), timeout=600)
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
