@@ -138,3 +138,21 @@ def test_zarr_v2_store_opens_in_rasterios_gdal_unmasked(tmp_path) -> None:
     np.testing.assert_array_equal(area.data, np.full(area.shape, 50_000.0**2))
     with rasterio.open(f'ZARR:"{tmp_path / "out.zarr"}":/emissions') as src:
         np.testing.assert_array_equal(src.read(1), ds.emissions.values)
+
+
+def test_both_warp_methods_keep_totals_and_agree_on_the_map(store) -> None:
+    from footgrid.store.reproject import reproject_store
+
+    dens, r1 = reproject_store(store, "EPSG:4326", layers=[str(store.consumer.values[0])])
+    sums, r2 = reproject_store(
+        store, "EPSG:4326", layers=[str(store.consumer.values[0])], method="sum"
+    )
+    src = store.footprint.isel(consumer=0).values.astype(np.float64).sum()
+    for g in (dens, sums):
+        assert float(g.footprint.values.astype(np.float64).sum()) == pytest.approx(src, rel=1e-6)
+    assert r1.relative_error < 0.05 and r2.relative_error < 0.05
+    # The same map to within the warp's redistribution between neighbouring cells.
+    a = dens.emissions.values.astype(np.float64)
+    b = sums.emissions.values.astype(np.float64)
+    assert np.abs(a - b).sum() / b.sum() < 0.25
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
