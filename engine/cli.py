@@ -1,21 +1,29 @@
-"""The ``footgrid`` command line: demo, grid, run, report, compare."""
+"""The ``footgrid`` command line: demo, grid, run, export, report, compare."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import dask
+
+from footgrid import progress
+from footgrid._version import __version__
 from footgrid.analysis.compare import write_comparison
 from footgrid.analysis.report import write_report
 from footgrid.demo.run import run_demo
 from footgrid.errors import ConfigError, FootgridError
 from footgrid.execution.pipeline import grid_emissions as grid
 from footgrid.execution.pipeline import run
+from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
 
@@ -29,8 +37,15 @@ def _parser() -> argparse.ArgumentParser:
             "them, through a multi-regional input-output (MRIO) model."
         ),
     )
+
+    p.add_argument("--version", action="version", version=f"footgrid {__version__}")
     p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    p.add_argument("--quiet", action="store_true", help="only print errors")
+    p.add_argument(
+        "-q", "--quiet", action="store_true", help="only print errors and the final summary"
+    )
+    p.add_argument(
+        "-v", "--verbose", action="store_true", help="print each phase's wall time and info logs"
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("demo", help="write the demo inputs, run them, and report")
@@ -44,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="the whole pipeline into the output store")
     r.add_argument("config", help="TOML config file")
     r.add_argument("--resume", action="store_true", help="finish an interrupted run")
+
+    e = sub.add_parser("export", help="Cloud-Optimised GeoTIFFs or a CF NetCDF-4 file")
+    e.add_argument("store", help="a footgrid .zarr store")
+    e.add_argument("--format", required=True, choices=("cog", "netcdf"))
+    e.add_argument("--out", required=True, help="a folder (cog) or a .nc file (netcdf)")
+    e.add_argument("--layers", nargs="+", metavar="CONSUMER", help="consumers (default: all)")
+    e.add_argument("--crs", help="reproject first, totals kept (e.g. EPSG:4326)")
+    e.add_argument("--resolution", type=float, help="cell size in the --crs units")
 
     rep = sub.add_parser("report", help="tables, maps and an HTML page from a store")
     rep.add_argument("store", help="a footgrid .zarr store")
@@ -65,14 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     ``footgrid: error:`` paragraph and exit status 2; Ctrl-C at any moment is exit 130.
     """
     debug = False
+    restore = contextlib.ExitStack()
     try:
         args = _parser().parse_args(argv)
         debug = args.debug
-        level = logging.DEBUG if args.debug else logging.WARNING if args.quiet else logging.INFO
-        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
-        logging.getLogger("footgrid").setLevel(level)
+        restore.enter_context(_log_levels(args))
         _check_out(args)
-        return _dispatch(args)
+        with progress.display(not args.quiet, timings=args.verbose or args.debug):
+            return _dispatch(args)
     except FootgridError as exc:
         if debug:
             raise
@@ -81,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("footgrid: interrupted", file=sys.stderr)
         return 130
+    finally:
+        restore.close()
 
 
 def _check_out(args: argparse.Namespace) -> None:
@@ -94,35 +119,108 @@ def _check_out(args: argparse.Namespace) -> None:
         )
 
 
+#: Loggers of the libraries a run uses: WARNING by default, INFO with --verbose, ERROR with
+#: --quiet (pymrio logs every table it parses, distributed every worker it starts).
+_LIBRARY_LOGGERS = ("distributed", "pymrio", "rasterio", "fiona", "pyogrio", "numba", "asyncio")
+
+
+@contextlib.contextmanager
+def _log_levels(args: argparse.Namespace) -> Iterator[None]:
+    """The log levels of ``--quiet`` / ``--verbose`` / ``--debug`` while a command runs; the
+    previous levels (and dask's logging config) are put back afterwards, so that calling
+    :func:`main` in-process leaves the interpreter as it was."""
+    names = ["", "footgrid", *_LIBRARY_LOGGERS]
+    before = {n: logging.getLogger(n).level for n in names}
+    with warnings.catch_warnings(), _set_log_levels(args):
+        try:
+            yield
+        finally:
+            for n, level in before.items():
+                logging.getLogger(n).setLevel(level)
+
+
+def _set_log_levels(args: argparse.Namespace) -> Any:
+    """Set the levels; returns dask's config change (a context manager that undoes it)."""
+    if args.quiet:
+        own, libs = logging.ERROR, logging.ERROR
+    elif args.debug:
+        own, libs = logging.DEBUG, logging.INFO
+    elif args.verbose:
+        own, libs = logging.INFO, logging.INFO
+    else:
+        own, libs = logging.INFO, logging.WARNING
+    logging.basicConfig(level=own, format="%(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(min(own, libs) if args.debug else libs)
+    logging.getLogger("footgrid").setLevel(own)
+    for name in _LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(libs)
+    # distributed sets up its own loggers (with their own levels and handlers) from dask's
+    # config when it is imported: give that config the level first.
+
+    lvl = logging.getLevelName(libs).lower()
+    change = dask.config.set(
+        {
+            "logging": {
+                **{
+                    f"distributed{sub}": lvl
+                    for sub in ("", ".client", ".scheduler", ".nanny", ".worker", ".core")
+                },
+                "distributed.http.proxy": lvl,
+                "bokeh": "critical",
+                "tornado": "critical",
+                "tornado.application": "error",
+            }
+        }
+    )
+    if args.quiet:
+        warnings.filterwarnings("ignore")
+    return change
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.command == "grid":
         ds = grid(args.config, progress=not args.quiet)
-        _print_balance(ds, args.quiet)
+        _print_balance(ds)
     elif args.command == "run":
         ds = run(args.config, resume=args.resume, progress=not args.quiet)
-        _print_balance(ds, args.quiet)
+        _print_balance(ds)
+    elif args.command == "export":
+        with progress.phase(f"export: {args.format}"):
+            files, rep = export(
+                args.store,
+                args.format,
+                args.out,
+                layers=args.layers,
+                crs=args.crs,
+                resolution=args.resolution,
+            )
+        print(f"export: {len(files)} file(s) in {args.out}")
+        if rep is not None:
+            print(
+                f"reprojected to {args.crs}: {rep.source_total:.6g} t; error before scaling "
+                f"{rep.relative_error:.3g} (largest layer {rep.max_layer_error:.3g}), after 0"
+            )
     elif args.command == "demo":
         run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
         if (args.polygons is None) != (args.field is None):
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
-        index = write_report(args.store, out, polygons=args.polygons, field=args.field)
-        if not args.quiet:
-            print(f"report: {index}")
+        with progress.phase("report"):
+            index = write_report(args.store, out, polygons=args.polygons, field=args.field)
+        print(f"report: {index}")
     elif args.command == "compare":
-        index = write_comparison(args.store_a, args.store_b, Path(args.out))
-        if not args.quiet:
-            print(f"comparison: {index}")
+        with progress.phase("comparison"):
+            index = write_comparison(args.store_a, args.store_b, Path(args.out))
+        print(f"comparison: {index}")
     if not args.quiet:
         print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
 
 
-def _print_balance(ds, quiet: bool) -> None:
-    if quiet:
-        return
+def _print_balance(ds) -> None:
+    """The final summary (printed with --quiet too)."""
     a = ds.attrs
     print(f"store: {ds.encoding.get('source', '')}")
     print(

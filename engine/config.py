@@ -63,8 +63,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "path": ((str,), "footprint.zarr"),
         "overwrite": ((bool,), False),
         "geotiff": ((bool,), False),
-        "firm_table": ((bool,), False),
+        "cog": ((bool,), False),
+        "netcdf": ((bool,), False),
+        "export_crs": ((str,), None),
+        "firm_table": ((bool, str), False),
         "dtype": ((str,), "float32"),
+        "zarr_format": ((int,), 3),
     },
 }
 #: Value types of the stored rasters (``[output] dtype``).
@@ -240,6 +244,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
     _check_points(sections["points"], path)
     _check_consumers(sections["consumers"], path)
     _check_output_path(sections, path)
+    _check_output(sections["output"], path)
     return Config(
         points=sections["points"],
         grid=sections["grid"],
@@ -358,11 +363,32 @@ def _check_consumers(c: dict[str, Any], path: Path | None) -> None:
         )
 
 
+def _check_output(o: dict[str, Any], path: Path | None) -> None:
+    if o["zarr_format"] not in (2, 3):
+        raise ConfigError(
+            f"[output] zarr_format = {o['zarr_format']!r} is not 2 or 3",
+            file=path,
+            key="output.zarr_format",
+            fix="use 3 (the default) or 2 (read by GDAL before 3.11)",
+        )
+    ft = o["firm_table"]
+    if isinstance(ft, str) and ft not in ("parquet", "geoparquet"):
+        raise ConfigError(
+            f"[output] firm_table = {ft!r} is not true, false, parquet or geoparquet",
+            file=path,
+            key="output.firm_table",
+            fix=_closest(ft, ["parquet", "geoparquet"]),
+        )
+    if o["geotiff"]:  # the older name of the COG export
+        o["cog"] = True
+
+
 def _check_compute(c: dict[str, Any], path: Path | None) -> None:
     s = c["scheduler"]
-    if s not in ("threads", "processes", "synchronous") and not s.startswith("tcp://"):
+    if s not in ("threads", "processes", "synchronous", "default") and not s.startswith("tcp://"):
         raise ConfigError(
-            f"[compute] scheduler = {s!r} is not threads, processes or tcp://host:port",
+            f"[compute] scheduler = {s!r} is not threads, processes, default (the active "
+            "dask-distributed client) or tcp://host:port",
             file=path,
             key="compute.scheduler",
             fix=_closest(s, ["threads", "processes"]),

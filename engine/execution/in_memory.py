@@ -6,6 +6,7 @@ graph names derive from ``dask.base.tokenize``, so the same inputs give the same
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from footgrid.kernels import group_by_cell
 from footgrid.ledger import Ledger
 from footgrid.mrio.attribution import Attribution
 from footgrid.mrio.link import link_rows
+from footgrid.progress import phase
 from footgrid.store.firm_table import write_firm_table
 
 
@@ -40,12 +42,17 @@ class InMemoryPlan(Plan):
 
     def __init__(self, cfg: Config, with_mrio: bool, scheduler: Scheduler) -> None:
         ledger = Ledger()
-        pts = read_points(cfg.points, ledger)
-        polygons = read_regions(cfg)
-        if polygons is not None:
-            pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
-        grid, (x, y) = _make_grid(cfg, pts, polygons)
-        cell = grid.cell_index(x, y)
+        with phase("reading and validating points"):
+            pts = read_points(cfg.points, ledger)
+        with phase("assigning regions from polygons") if cfg.regions else nullcontext():
+            polygons = read_regions(cfg)
+            if polygons is not None:
+                pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
+        with phase("remapping points to the grid"):
+            grid, (x, y) = _make_grid(cfg, pts, polygons)
+            cell = grid.cell_index(x, y)
+        # The GeoParquet firm table needs each point's place (in the grid's CRS).
+        xy = (x, y) if cfg.output["firm_table"] == "geoparquet" else None
         del x, y
         pts.release_coordinates()
         outside = cell < 0
@@ -53,11 +60,14 @@ class InMemoryPlan(Plan):
             ledger.drop("outside_grid", pts.emission[outside])
             pts = pts.subset(~outside)
             cell = cell[~outside]
+            if xy is not None:
+                xy = (xy[0][~outside], xy[1][~outside])
         key = np.full(len(pts), -1, dtype=np.int64)
         att = totals = None
         layout = layout_for(grid, None, cfg.output["dtype"])
         if with_mrio:
-            att, key, keep = link_rows(cfg, pts.region, pts.sector, pts.emission, pts.where)
+            with phase("MRIO attribution"):
+                att, key, keep = link_rows(cfg, pts.region, pts.sector, pts.emission, pts.where)
             if not keep.all():
                 ledger.drop("zero_output", pts.emission[~keep])
                 key = np.where(keep, key, -1)
@@ -79,6 +89,7 @@ class InMemoryPlan(Plan):
         self.points: Points = pts
         self.key = key
         self.attribution: Attribution | None = att
+        self.xy = None if xy is None else (*xy, grid.crs)
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
 
     def compute_blocks(
@@ -93,7 +104,10 @@ class InMemoryPlan(Plan):
         """The per-firm table, when ``[output] firm_table`` asks for it."""
         if self.attribution is not None and self.cfg.output["firm_table"]:
             path = final.with_name(final.stem + "_firms.parquet")
-            write_firm_table(path, self.points, self.key, self.attribution)
+            keep = self.cfg.consumers.get("categories", "keep") == "keep"
+            write_firm_table(
+                path, self.points, self.key, self.attribution, categories=keep, geometry=self.xy
+            )
 
 
 def block_graph(

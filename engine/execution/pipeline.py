@@ -6,6 +6,8 @@ consumer and final-demand category and the exact national ledger ``totals``.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -17,15 +19,17 @@ import xarray as xr
 
 from footgrid import store
 from footgrid._version import __version__
-from footgrid.config import Config, load_config
+from footgrid.config import SCHEMA, Config, load_config
 from footgrid.errors import ConfigError
 from footgrid.execution.blocks import BlockId
 from footgrid.execution.in_memory import InMemoryPlan
 from footgrid.execution.partitioned import PartitionedPlan
-from footgrid.execution.scheduler import scheduler_for
+from footgrid.execution.scheduler import scheduler_for, use_client
 from footgrid.grid import Grid
 from footgrid.io.fingerprint import input_fingerprint
 from footgrid.ledger import Ledger
+from footgrid.progress import display, phase
+from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
 
@@ -42,7 +46,7 @@ def _run_token(cfg: Config, with_mrio: bool = True) -> str:
 
 
 def grid_emissions(
-    config: str | os.PathLike | dict | Config, *, progress: bool = False
+    config: str | os.PathLike | dict | Config, *, progress: bool = False, client: Any = None
 ) -> xr.Dataset:
     """Production-based gridding: scatter the points' emissions onto the grid.
 
@@ -54,10 +58,12 @@ def grid_emissions(
     config
         Path to a TOML config, a mapping of the same structure, or a :class:`Config`.
     progress
-        Show a progress bar of blocks written (on a terminal).
+        Show the progress of each phase (a bar on a terminal, one line per phase otherwise).
+    client
+        A ``distributed.Client`` to run the blocks on, in place of ``[compute] scheduler``.
     """
-    cfg = load_config(config)
-    return _execute(cfg, with_mrio=False, resume=False, progress=progress)
+    cfg = _with_client(load_config(config), client)
+    return _execute(cfg, with_mrio=False, resume=False, progress=progress, client=client)
 
 
 def run(
@@ -65,6 +71,8 @@ def run(
     *,
     resume: bool = False,
     progress: bool = False,
+    mrio: Any = None,
+    client: Any = None,
 ) -> xr.Dataset:
     """The whole pipeline: gridding plus attribution to consumers through the MRIO.
 
@@ -79,9 +87,17 @@ def run(
     resume
         Finish an interrupted run of the same config, skipping the blocks already written.
     progress
-        Show a progress bar of blocks written (on a terminal).
+        Show the progress of each phase (a bar on a terminal, one line per phase otherwise).
+    mrio
+        An in-memory :class:`pymrio.IOSystem` (with Z and Y, or A and Y, or A and x), used in
+        place of ``[mrio] path``; the config then needs no ``[mrio]`` section.
+    client
+        A ``distributed.Client`` to run the blocks on, in place of ``[compute] scheduler``
+        (``scheduler = "default"`` uses the active default client without passing it).
     """
-    cfg = load_config(config)
+    cfg = _with_client(load_config(config), client)
+    if mrio is not None:
+        cfg = _with_mrio(cfg, mrio)
     if not cfg.has_mrio:
         raise ConfigError(
             "`run` needs an [mrio] section (use `grid` for production-based gridding only)",
@@ -89,11 +105,35 @@ def run(
             key="mrio",
             fix='add [mrio] path = "..."',
         )
-    return _execute(cfg, with_mrio=True, resume=resume, progress=progress)
+    return _execute(cfg, with_mrio=True, resume=resume, progress=progress, client=client)
 
 
-def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
-    with store.output_lock(cfg.output["path"]):
+def _with_mrio(cfg: Config, mrio: Any) -> Config:
+    """``cfg`` reading the MRIO from the IOSystem ``mrio`` (its ``[mrio]`` keys kept)."""
+
+    if not (hasattr(mrio, "Y") and callable(getattr(mrio, "calc_all", None))):
+        raise ConfigError(
+            f"mrio= must be a pymrio.IOSystem, got {type(mrio).__name__}",
+            key="mrio",
+            fix="pass a pymrio.IOSystem, or set [mrio] path in the config",
+        )
+    body = {k: d for k, (_, d) in SCHEMA["mrio"].items()}
+    body.update(cfg.mrio or {})
+    body.update(path=mrio, format="pymrio")
+    return dataclasses.replace(cfg, mrio=body)
+
+
+def _with_client(cfg: Config, client: Any) -> Config:
+    """``cfg`` with its blocks on ``client`` (``scheduler = "default"``) when one is given."""
+    if client is None:
+        return cfg
+    return dataclasses.replace(cfg, compute={**cfg.compute, "scheduler": "default"})
+
+
+def _execute(
+    cfg: Config, *, with_mrio: bool, resume: bool, progress: bool, client: Any = None
+) -> xr.Dataset:
+    with display(progress), use_client(client), store.output_lock(cfg.output["path"]):
         return _execute_locked(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
 
 
@@ -118,7 +158,8 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
                     "starting afresh"
                 )
             ds = store.template(layout, plan.territory, plan.totals)
-            store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
+            attrs = _attrs(cfg, plan.grid, ledger, run_token=token)
+            store.create(partial, ds, layout, attrs, zarr_format=cfg.output["zarr_format"])
         sums = plan.compute_blocks(str(partial), frozenset(done), progress)
     sums = dict(sorted({**done, **sums}.items()))  # one summation order, resumed or not
     gridded = float(sum(float(v[0]) for b, v in sums.items() if not b.is_footprint))
@@ -138,10 +179,23 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
         ledger.residual(gridded),
     )
     ds = store.open_store(final)
-    if cfg.output["geotiff"]:
-        store.export_geotiff(ds, final.with_name(final.stem + "_geotiff"))
-    plan.finish(final)
+    _export_outputs(cfg, ds, final)
+    with phase("firm table") if cfg.output["firm_table"] else contextlib.nullcontext():
+        plan.finish(final)
     return ds
+
+
+def _export_outputs(cfg: Config, ds: xr.Dataset, final: Path) -> None:
+    """The ``[output] cog / geotiff / netcdf`` exports next to the store."""
+    o = cfg.output
+    crs = o["export_crs"]
+    if o["cog"]:
+        with phase("export: COG"):
+            folder = final.with_name(final.stem + ("_geotiff" if o["geotiff"] else "_cog"))
+            export(ds, "cog", folder, crs=crs)
+    if o["netcdf"]:
+        with phase("export: NetCDF"):
+            export(ds, "netcdf", final.with_name(final.stem + ".nc"), crs=crs)
 
 
 def _attrs(cfg: Config, grid: Grid, led: Ledger, **extra: Any) -> dict[str, Any]:

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import dask
 from dask.callbacks import Callback
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
+from footgrid import progress as fp
 from footgrid.errors import ComputeError, ConfigError
 from footgrid.execution.threads import cpu_count
 
@@ -27,22 +20,36 @@ log = logging.getLogger("footgrid")
 
 @contextlib.contextmanager
 def _progress(total: int, enabled: bool) -> Iterator[Any]:
-    """A rich progress bar (blocks done / total, ETA) when enabled and on a terminal."""
-    if not enabled or total == 0 or not sys.stderr.isatty():
+    """Blocks done / total on the run's progress display (:mod:`footgrid.progress`)."""
+    if not enabled or total == 0:
         yield lambda n=1: None
         return
 
-    with Progress(
-        TextColumn("blocks"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        transient=False,
-    ) as bar:
-        task = bar.add_task("blocks", total=total)
-        yield lambda n=1: bar.advance(task, n)
+    with fp.display(True), fp.bar("blocks", total) as advance:
+        yield advance
+
+
+#: A ``distributed.Client`` given to the Python API (``run(cfg, client=client)``): used in
+#: place of the configured scheduler (see :func:`use_client`).
+_CLIENT: contextvars.ContextVar[Any] = contextvars.ContextVar("footgrid_client", default=None)
+_DASHBOARD_SHOWN: set[str] = set()
+
+
+@contextlib.contextmanager
+def use_client(client: Any) -> Iterator[None]:
+    """Run the blocks of the calls inside on ``client`` (a ``distributed.Client``)."""
+    token = _CLIENT.set(client)
+    try:
+        yield
+    finally:
+        _CLIENT.reset(token)
+
+
+def _show_dashboard(client: Any) -> None:
+    link = getattr(client, "dashboard_link", None)
+    if link and link not in _DASHBOARD_SHOWN:
+        _DASHBOARD_SHOWN.add(link)
+        log.info("dask dashboard: %s", link)
 
 
 class _Counter(Callback):
@@ -152,7 +159,22 @@ def client_for(scheduler: str, workers: int | None, worker_timeout: float = 60) 
     from distributed.comm import CommClosedError  # (the same)
 
     with contextlib.ExitStack() as stack:
-        if scheduler == "processes":
+        given = _CLIENT.get()
+        if given is None and scheduler == "default":
+            from distributed import default_client  # (as above: clusters only)
+
+            try:
+                given = default_client()
+            except ValueError:
+                raise ConfigError(
+                    'scheduler = "default" but no dask-distributed client is active',
+                    key="compute.scheduler",
+                    fix="create a distributed.Client first (or pass client=), or use "
+                    'scheduler = "threads"',
+                ) from None
+        if given is not None:
+            address = None
+        elif scheduler == "processes":
             n = workers or cpu_count()
             log.info("starting a LocalCluster of %d worker processes", n)
             cluster = stack.enter_context(
@@ -167,24 +189,29 @@ def client_for(scheduler: str, workers: int | None, worker_timeout: float = 60) 
             address = cluster.scheduler_address
         else:
             address = scheduler
-        try:
-            client = stack.enter_context(Client(address, timeout="5s"))
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot reach the dask scheduler at {address}: {exc}",
-                key="compute.scheduler",
-                fix='start the scheduler first, or use scheduler = "threads"',
-            ) from None
-        if scheduler != "processes":
+        if given is not None:
+            client = given
+        else:
             try:
-                client.wait_for_workers(1, timeout=worker_timeout)
-            except TimeoutError:
+                client = stack.enter_context(Client(address, timeout="5s"))
+            except OSError as exc:
                 raise ConfigError(
-                    f"the dask scheduler at {address} has no worker (waited {worker_timeout:g} s)",
+                    f"cannot reach the dask scheduler at {address}: {exc}",
                     key="compute.scheduler",
-                    fix=f"start workers with `dask worker {address}`, or raise [compute] "
-                    "worker_timeout",
+                    fix='start the scheduler first, or use scheduler = "threads"',
                 ) from None
+            if scheduler != "processes":
+                try:
+                    client.wait_for_workers(1, timeout=worker_timeout)
+                except TimeoutError:
+                    raise ConfigError(
+                        f"the dask scheduler at {address} has no worker "
+                        f"(waited {worker_timeout:g} s)",
+                        key="compute.scheduler",
+                        fix=f"start workers with `dask worker {address}`, or raise [compute] "
+                        "worker_timeout",
+                    ) from None
+        _show_dashboard(client)
         try:
             yield client
         except (KilledWorker, CommClosedError) as exc:

@@ -69,7 +69,8 @@ def input_paths(cfg: Any) -> list[str]:
             paths.append(sec["path"])
     if cfg.consumers and cfg.consumers.get("groups"):
         paths.append(cfg.consumers["groups"])
-    return [str(p) for p in paths]
+    # An in-memory MRIO (``run(config, mrio=iosystem)``) has no file to fingerprint.
+    return [str(p) for p in paths if isinstance(p, str | os.PathLike)]
 
 
 def input_fingerprint(cfg: Any) -> str:

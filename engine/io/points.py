@@ -448,15 +448,20 @@ def _labels(col: pa.ChunkedArray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=cats)
 
 
-def _ids(col: pa.ChunkedArray) -> pa.Array:
-    """Firm ids as one Arrow string array (compact: no Python object per row)."""
-    if pa.types.is_dictionary(col.type):  # a dictionary-encoded Parquet column: decode it
+def _ids(path: str, table: pa.Table, column: str) -> pa.Array:
+    """Firm ids as one Arrow array: integers kept as integers (int64), anything else as text
+    (compact: no Python object per row; dictionary-encoded Parquet columns decoded)."""
+    col = _require(path, table, column, "id")
+    if pa.types.is_dictionary(col.type):
         col = col.cast(col.type.value_type)
-    return col.combine_chunks()
+    if pa.types.is_integer(col.type):
+        return col.combine_chunks().cast(pa.int64())
+    return _as_text(path, col, column, "id").combine_chunks()
 
 
 def _concat_ids(arrays: list[pa.Array]) -> pa.Array:
-    """Ids of several files as one array (string and large_string files mixed: large)."""
+    """Ids of several files as one array: one type, or text (``large_string``) when the files
+    differ (string and large_string, or integer ids in one file and text in another)."""
     if len({a.type for a in arrays}) > 1:
         arrays = [a.cast(pa.large_string()) for a in arrays]
     return pa.concat_arrays(arrays)
@@ -492,7 +497,7 @@ def _columns(
     out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
     out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
     if cfg["id"]:
-        out["id"] = _ids(_text(path, table, cfg["id"], "id"))
+        out["id"] = _ids(path, table, cfg["id"])
     return out
 
 

@@ -6,6 +6,9 @@ Sources (``format``):
     A :class:`pymrio.IOSystem` object, or a folder (or zip) written by pymrio's ``save_all`` /
     ``save`` / ``archive``: read with :func:`pymrio.load` (core tables only) or
     :func:`pymrio.load_all` (zip).
+``eora26`` | ``oecd`` | ``wiod`` | ``gloria``
+    The raw downloads, read with ``pymrio.parse_eora26`` / ``parse_oecd`` / ``parse_wiod`` /
+    ``parse_gloria`` (a folder or the file those take).
 ``exiobase3``
     An EXIOBASE 3 zip as downloaded (``IOT_2019_ixi.zip`` ...) or its extracted folder: read
     with :func:`pymrio.parse_exiobase3`. EXIOBASE 3 ships A and x but no Z; Z = A · diag(x) is
@@ -22,6 +25,8 @@ Sources (``format``):
     a folder with ``rows.csv`` -> ``tables``.
 
 Total output is always recomputed as x = Z·1 + Y·1, so the system is balanced by construction.
+Tables with A and Y but neither Z nor x get x = (I − A)⁻¹·Y·1 first
+(:func:`output_from_coefficients`).
 
 Validation (all errors are :class:`footgrid.errors.MRIOError` naming the file, the matrix, the
 first offending (region, sector) / (region, category) labels and the fix):
@@ -39,7 +44,10 @@ first offending (region, sector) / (region, category) labels and the fix):
 
 from __future__ import annotations
 
+import logging
 import os
+import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +55,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.linalg
 
 from footgrid.errors import InputError, MRIOError
 from footgrid.io.labels import read_label_table
@@ -55,7 +64,10 @@ from footgrid.mrio.leontief import check_arrays
 if TYPE_CHECKING:
     import pymrio
 
-FORMATS = ("auto", "pymrio", "exiobase3", "tables")
+#: Raw downloads read through pymrio's parsers (``pymrio.parse_<format>``).
+RAW_FORMATS = ("exiobase3", "eora26", "oecd", "wiod", "gloria")
+FORMATS = ("auto", "pymrio", "tables", *RAW_FORMATS)
+log = logging.getLogger("footgrid")
 NEGATIVE_FINAL_DEMAND = ("error", "allow")
 ROW_NAMES = ("region", "sector")
 COL_NAMES = ("region", "category")
@@ -252,8 +264,14 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
     import pymrio
 
     try:
-        if fmt == "exiobase3":
-            io = pymrio.parse_exiobase3(path)
+        if fmt in RAW_FORMATS:
+            # pymrio warns for every optional part a download lacks (WIOD's satellite
+            # accounts...): those notes go to the log, at footgrid's verbosity.
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("always")
+                io = getattr(pymrio, f"parse_{fmt}")(path, **_raw_keywords(path, fmt))
+            for note in notes:
+                log.info("pymrio: %s", note.message)
         elif zipfile.is_zipfile(path):
             io = pymrio.load_all(path)
         else:
@@ -273,6 +291,29 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
     return io
 
 
+def _raw_keywords(path: Path, fmt: str) -> dict[str, object]:
+    """The year (and Eora's price) pymrio's parsers need for a folder of one download."""
+    if not path.is_dir():
+        return {}
+    if fmt == "eora26":
+        found = sorted(path.glob("Eora26_*_*_T.txt")) or sorted(path.glob("Eora26_*_*_*.zip"))
+        m = re.match(r"Eora26_(\d{4})_([a-z]+)_", found[0].name) if found else None
+        return {"year": int(m.group(1)), "price": m.group(2)} if m else {}
+    if fmt == "oecd":
+        found = sorted(path.glob("ICIO*_*.[cCzZ]*"))
+        m = re.match(r"ICIO\d{4}_(\d{4})\.", found[0].name) if found else None
+        return {"year": int(m.group(1))} if m else {}
+    if fmt == "wiod":
+        found = sorted(path.glob("wiot[0-9][0-9]*.xlsx"))
+        m = re.match(r"wiot(\d\d)", found[0].name) if found else None
+        return {"year": (1900 if int(m.group(1)) >= 90 else 2000) + int(m.group(1))} if m else {}
+    if fmt == "gloria":
+        found = sorted(path.glob("GLORIA_MRIOs_*_*"))
+        m = re.match(r"GLORIA_MRIOs_(\d+)_(\d{4})", found[0].name) if found else None
+        return {"year": int(m.group(2)), "version": int(m.group(1))} if m else {}
+    return {}
+
+
 def _from_iosystem(io: pymrio.IOSystem, source: str, allow_negative_y: bool) -> MRIOTables:
     # pymrio costs ~1 s to import; only pymrio-format inputs need it
     import pymrio
@@ -288,12 +329,14 @@ def _from_iosystem(io: pymrio.IOSystem, source: str, allow_negative_y: bool) -> 
     if Z is None:
         A = getattr(io, "A", None)
         x = getattr(io, "x", None)
-        if A is None or x is None:
+        if A is None:
             raise MRIOError(
-                "the MRIO has neither Z nor both A and x",
+                "the MRIO has neither Z nor A",
                 file=source,
-                fix="load an MRIO with Z, or with A and x",
+                fix="load an MRIO with Z, or with A (and Y, or x)",
             )
+        if x is None:
+            x = output_from_coefficients(A, Y, source)
         Z = pymrio.calc_Z(A, x)
     if not isinstance(Z, pd.DataFrame) or not isinstance(Y, pd.DataFrame):
         raise MRIOError(
@@ -326,6 +369,42 @@ def _from_iosystem(io: pymrio.IOSystem, source: str, allow_negative_y: bool) -> 
         source=source,
         allow_negative_y=allow_negative_y,
     )
+
+
+def output_from_coefficients(A: pd.DataFrame, Y: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Total output x = L·y = (I − A)⁻¹ · Y·1 by an LU solve, validated.
+
+    For tables that ship A and Y without x or Z (EXIOBASE 3 as some mirrors ship it,
+    everything ``pymrio.parse_gloria`` returns). The solve must be finite and reproduce
+    ``(I − A)·x = Y·1`` to 1e-9 relative; a negative output (an unproductive A) is an error.
+    """
+    y = Y.reindex(index=A.index).to_numpy(dtype=np.float64).sum(axis=1)
+    a = A.to_numpy(dtype=np.float64)
+    ia = np.eye(len(a)) - a
+    try:
+        x = scipy.linalg.lu_solve(scipy.linalg.lu_factor(ia), y)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        raise MRIOError(
+            f"cannot compute total output from A and Y: {exc}",
+            file=source,
+            fix="check A (I - A must be invertible) or give x or Z",
+        ) from None
+    resid = np.abs(ia @ x - y).max() / max(np.abs(y).max(), 1e-300)
+    if not np.isfinite(x).all() or resid > 1e-9:
+        raise MRIOError(
+            f"total output from A and Y does not solve (I - A) x = Y 1 (residual {resid:.3g})",
+            file=source,
+            fix="check A (its columns must sum below 1) or give x or Z",
+        )
+    neg = np.flatnonzero(x < -1e-9 * max(np.abs(x).max(), 1e-300))
+    if neg.size:
+        raise MRIOError(
+            f"total output from A and Y is negative for {neg.size} rows, e.g. "
+            f"{A.index[neg[0]]!r} (x = {x[neg[0]]:.6g})",
+            file=source,
+            fix="check A and Y (an unproductive A or negative final demand); or give x or Z",
+        )
+    return pd.DataFrame({"indout": np.maximum(x, 0.0)}, index=A.index)
 
 
 def _from_tables(folder: Path, allow_negative_y: bool) -> MRIOTables:

@@ -31,9 +31,15 @@ class ChunkWriter:
     """
 
     def __init__(self, path: str, name: str) -> None:
+        self.sep: str
+        self.prefix: tuple[str, ...]
         self.root = os.path.join(path, name)
         self.name = name
         self._folders: set[str] = set()
+        if os.path.exists(os.path.join(self.root, ".zarray")):
+            self._init_v2()
+            return
+        self.sep, self.prefix = "/", ("c",)
         with open(os.path.join(self.root, "zarr.json")) as fh:
             meta = json.load(fh)
         self.chunks = tuple(meta["chunk_grid"]["configuration"]["chunk_shape"])
@@ -62,6 +68,33 @@ class ChunkWriter:
                 self.root,
                 [c for c, _ in codecs],
                 self.fill,
+            )
+            self.array = zarr.open_array(self.root, mode="r+")
+
+    def _init_v2(self) -> None:
+        """Zarr v2 (``[output] zarr_format = 2``): chunks at ``<i>.<j>...`` (or ``/``)."""
+        with open(os.path.join(self.root, ".zarray")) as fh:
+            meta = json.load(fh)
+        self.chunks = tuple(meta["chunks"])
+        self.dtype = np.dtype(meta["dtype"])
+        self.fill = meta["fill_value"]
+        self.sep, self.prefix = meta.get("dimension_separator") or ".", ()
+        comp = meta.get("compressor") or {}
+        self.direct = (
+            comp.get("id") == "zstd"
+            and not meta.get("filters")
+            and meta.get("order", "C") == "C"
+            and self.dtype.byteorder in ("<", "=", "|")
+            and self.fill in (0, None)
+        )
+        if self.direct:
+            self.codec = numcodecs.Zstd(level=int(comp.get("level", 0)))
+        else:
+            log.warning(
+                "array %s: Zarr v2 compressor %s or filters are not the direct writer's (zstd, "
+                "no filters); writing through zarr-python, which is several times slower",
+                self.root,
+                comp.get("id"),
             )
             self.array = zarr.open_array(self.root, mode="r+")
 
@@ -104,13 +137,19 @@ class ChunkWriter:
                 part = full
             data = self.codec.encode(np.ascontiguousarray(part, dtype=self.dtype))
             key = [str(st // c + p) for st, c, p in zip(starts, self.chunks, pos, strict=True)]
-            folder = os.path.join(self.root, "c", *key[:-1])
+            if self.sep == ".":  # Zarr v2's default: one flat folder of "i.j.k" files
+                key = [".".join(key)]
+                folder = self.root
+            else:
+                folder = os.path.join(self.root, *self.prefix, *key[:-1])
             if folder not in self._folders:
                 os.makedirs(folder, exist_ok=True)
                 self._folders.add(folder)
-            with open(os.path.join(folder, key[-1]), "wb") as fh:
+            file = os.path.join(folder, key[-1])
+            with open(file, "wb") as fh:
                 fh.write(data)
-            written.append([f"{self.name}/c/{'/'.join(key)}", len(data), zlib.crc32(data)])
+            rel = os.path.relpath(file, os.path.dirname(self.root)).replace(os.sep, "/")
+            written.append([rel, len(data), zlib.crc32(data)])
         return written
 
 
@@ -133,6 +172,8 @@ def write_block(
     :meth:`ChunkWriter.write`, to pass to :func:`footgrid.store.journal.journal_block`.
     """
     meta = os.path.join(path, name, "zarr.json")
+    if not os.path.exists(meta):
+        meta = os.path.join(path, name, ".zarray")
     return _writer(path, name, os.stat(meta).st_mtime_ns).write(index, block, nonzero)
 
 

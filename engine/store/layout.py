@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask.array as da
+import numcodecs
 import numpy as np
 import rioxarray  # noqa: F401  (registers the .rio accessor)
 import xarray as xr
@@ -17,7 +18,11 @@ import zarr
 
 from footgrid.grid import Grid
 
-UNITS = "t CO2 / yr"
+#: UDUNITS units of the rasters and the ledger: tonnes per year, *per cell* for the rasters
+#: (extensive: sum cells to aggregate; divide by ``cell_area`` for a density). The gas is in
+#: ``GAS`` and in every variable's ``long_name``.
+UNITS = "t yr-1"
+GAS = "CO2"
 #: Zstandard level 1: as small as the default level 3 on sparse float rasters, twice as fast.
 COMPRESSORS = (zarr.codecs.ZstdCodec(level=1),)
 #: Folder inside a store in progress that holds the journals of finished blocks: one
@@ -57,7 +62,8 @@ def template(
     data: dict[str, Any] = {
         "emissions": (("y", "x"), da.zeros(g.shape, chunks=-1, dtype=layout.dtype)),
         "territory": (("y", "x"), np.asarray(territory, dtype=bool)),
-        # Lazy: constant grids store it as the fill value; others are written tile by tile.
+        # Lazy: written tile by tile by ``create`` (never left to the fill value, which GDAL
+        # reads as nodata).
         "cell_area": (("y", "x"), da.zeros(g.shape, chunks=-1, dtype=np.float64)),
     }
     coords: dict[str, Any] = {"x": g.x, "y": g.y}
@@ -76,16 +82,29 @@ def template(
             domestic=("consumer", np.array(layout.domestic, dtype=bool)),
         )
     ds = xr.Dataset(data, coords=coords)
-    ds["x"].attrs.update(units=_axis_units(g), standard_name="projection_x_coordinate")
-    ds["y"].attrs.update(units=_axis_units(g), standard_name="projection_y_coordinate")
+    if g.crs.is_geographic:
+        ds["x"].attrs.update(units="degrees_east", standard_name="longitude", axis="X")
+        ds["y"].attrs.update(units="degrees_north", standard_name="latitude", axis="Y")
+    else:
+        ds["x"].attrs.update(units=_axis_units(g), standard_name="projection_x_coordinate")
+        ds["y"].attrs.update(units=_axis_units(g), standard_name="projection_y_coordinate")
+        ds["x"].attrs["axis"], ds["y"].attrs["axis"] = "X", "Y"
     for name, long in (
-        ("footprint", "emissions in the cell driven by the consumer's final demand"),
-        ("emissions", "production-based emissions gridded"),
-        ("totals", "national ledger: producing MRIO row to final demand"),
+        ("footprint", f"{GAS} emissions per cell driven by the consumer's final demand"),
+        ("emissions", f"production-based {GAS} emissions per cell"),
+        ("totals", f"national {GAS} ledger: producing MRIO row to final demand"),
     ):
         if name in ds:
-            ds[name].attrs.update(units=UNITS, long_name=long)
-    ds["cell_area"].attrs.update(units="m2", long_name="cell area")
+            ds[name].attrs.update(units=UNITS, long_name=long, gas=GAS)
+    for name in ("footprint", "emissions"):
+        if name in ds:  # extensive: tonnes in the cell, not per m2
+            ds[name].attrs.update(cell_methods="area: sum", cell_measures="area: cell_area")
+    if "footprint" in ds:
+        # Readers without string arrays (GDAL's Zarr driver) still find the labels here.
+        ds["footprint"].attrs.update(
+            consumers=list(layout.consumers), categories=list(layout.categories)
+        )
+    ds["cell_area"].attrs.update(units="m2", long_name="cell area", standard_name="cell_area")
     ds["territory"].attrs.update(long_name="cell inside the regions' polygons")
     ds = ds.rio.write_crs(g.crs).rio.write_transform(g.transform)
     for name in ("footprint", "emissions", "territory", "cell_area"):
@@ -97,26 +116,36 @@ def template(
 
 
 def _axis_units(g: Grid) -> str:
-    if g.crs.is_geographic:
-        return "degrees"
     info = g.crs.axis_info
-    return info[0].unit_name if info else "metre"
+    name = info[0].unit_name if info else "metre"
+    return {"metre": "m", "meter": "m", "kilometre": "km", "US survey foot": "US_survey_foot"}.get(
+        name, name
+    )
 
 
-def encoding(ds: xr.Dataset, layout: Layout) -> dict[str, dict[str, Any]]:
+def encoding(ds: xr.Dataset, layout: Layout, zarr_format: int = 3) -> dict[str, dict[str, Any]]:
+    """Chunks, fill values and codecs of the store's arrays (Zarr v3, or v2 for old GDAL)."""
+    comp: Any = COMPRESSORS
+    if zarr_format == 2:
+        comp = (numcodecs.Zstd(level=1),)
     enc: dict[str, dict[str, Any]] = {}
     for name in ("footprint", "emissions", "totals"):
         if name in ds:
-            enc[name] = {"_FillValue": None, "fill_value": 0.0, "compressors": COMPRESSORS}
+            enc[name] = {"_FillValue": None, "fill_value": 0.0, "compressors": comp}
     g = layout.grid
     tile = (min(g.tile, g.ny), min(g.tile, g.nx))
+    # Fill value 0 (never a cell's area): GDAL takes the fill value as nodata.
     enc["cell_area"] = {
         "_FillValue": None,
-        "fill_value": g.constant_cell_area or 0.0,
+        "fill_value": 0.0,
         "chunks": tile,
+        "compressors": comp,
     }
     enc["territory"] = {"chunks": tile}
     enc["emissions"]["chunks"] = tile
     if "footprint" in ds:
         enc["footprint"]["chunks"] = (1, ds.sizes["category"], *tile)
+    if zarr_format == 2:  # v2 has no separate Zarr fill value: null, which reads as 0
+        for e in enc.values():
+            e.pop("fill_value", None)
     return enc

@@ -81,10 +81,13 @@ def prepare_output(path: str | os.PathLike, overwrite: bool, resume: bool) -> No
         )
 
 
-def create(path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any]) -> None:
+def create(
+    path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any], zarr_format: int = 3
+) -> None:
     """Write the template's metadata, small arrays and ``cell_area`` into a fresh store at ``path``.
 
     The store is built beside ``path`` and renamed to it once whole (see the module).
+    ``zarr_format`` 3 (default) or 2 (read by GDAL 3.4 to 3.10, which do not read Zarr v3).
 
     Raises
     ------
@@ -97,20 +100,20 @@ def create(path: Path, ds: xr.Dataset, layout: Layout, attrs: dict[str, Any]) ->
     for old in (staging, path):
         if old.exists():
             shutil.rmtree(old)
-    ds = ds.assign_attrs(_jsonable({**attrs, "complete": False}))
+    ds = ds.assign_attrs(_jsonable({**attrs, "complete": 0}))
     ds.to_zarr(
         staging,
         mode="w",
         compute=False,
-        encoding=encoding(ds, layout),
+        encoding=encoding(ds, layout, zarr_format),
         consolidated=False,
-        zarr_format=3,
+        zarr_format=zarr_format,
     )
     (staging / DONE_DIR).mkdir()
     g = layout.grid
-    if g.constant_cell_area is None:
-        for _, rows, cols in g.tiles():
-            write_block(str(staging), "cell_area", (rows, cols), g.cell_area(rows, cols))
+    # Written whole even when constant: GDAL reads a fill value as nodata.
+    for _, rows, cols in g.tiles():
+        write_block(str(staging), "cell_area", (rows, cols), g.cell_area(rows, cols))
     staging.rename(path)
 
 
@@ -150,7 +153,7 @@ def finish(partial: Path, final: Path, attrs: dict[str, Any]) -> None:
     Until then the store reads as incomplete and ``--resume`` finishes it.
     """
     group = zarr.open_group(partial, mode="r+")
-    group.attrs.update(_jsonable({**attrs, "complete": False}))
+    group.attrs.update(_jsonable({**attrs, "complete": 0}))
     with warnings.catch_warnings():
         # Consolidated metadata is a zarr-python extension for v3; xarray reads it and warns
         # without it, so we write it on purpose.
@@ -167,16 +170,29 @@ def finish(partial: Path, final: Path, attrs: dict[str, Any]) -> None:
 
 
 def _mark_complete(path: Path) -> None:
-    """Set ``complete = true`` in the root metadata of ``path``: a new file, then a rename."""
-    meta = path / "zarr.json"
+    """Set ``complete = 1`` in the root metadata of ``path``: each file replaced atomically.
+
+    Zarr v3 keeps the root attributes in ``zarr.json``; Zarr v2 in ``.zattrs`` and, for
+    consolidated readers, in ``.zmetadata`` (written last: the commit point).
+    """
+    if (path / ".zattrs").is_file():
+        _replace_json(path / ".zattrs", lambda d: d.update(complete=1))
+        _replace_json(path / ".zmetadata", lambda d: d["metadata"][".zattrs"].update(complete=1))
+    else:
+        _replace_json(path / "zarr.json", lambda d: d["attributes"].update(complete=1))
+
+
+def _replace_json(meta: Path, change: Any) -> None:
+    """Apply ``change`` to the JSON document ``meta``: a new file, fsynced, then a rename."""
     doc = json.loads(meta.read_text())
-    doc["attributes"]["complete"] = True
-    tmp = path / ".zarr.json.tmp"
+    change(doc)
+    tmp = meta.with_name("." + meta.name.lstrip(".") + ".tmp")
     with open(tmp, "w") as fh:
         json.dump(doc, fh, indent=2)
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, meta)
+    path = meta.parent
     with contextlib.suppress(OSError):  # not every file system can fsync a folder
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -376,11 +392,15 @@ def _is_consolidated(path: Path) -> bool:
 
 
 def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Attributes every format keeps: numbers and text (netCDF has no bool, dict or list of
+    text, so flags are 0/1 and structures are JSON text)."""
     out = {}
     for k, v in attrs.items():
         if isinstance(v, np.generic):
             v = v.item()
+        if isinstance(v, bool):
+            v = int(v)
         elif isinstance(v, dict | list | tuple):
-            v = json.loads(json.dumps(v, default=float))
+            v = json.dumps(v, default=float)
         out[k] = v
     return out

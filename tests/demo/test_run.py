@@ -34,7 +34,7 @@ def test_demo_prints_the_headline_and_writes_the_report(demo):
 def test_demo_store_conserves_and_hits_the_targets(demo):
     out, _ = demo
     ds = xr.open_zarr(out / "footprint.zarr")
-    assert ds.attrs["complete"] is True
+    assert ds.attrs["complete"] == 1
     assert ds.attrs["input_points"] == 20_000
     dropped = sum(v["emission"] for v in json.loads(ds.attrs["dropped"]).values())
     assert ds.attrs["input_total"] == pytest.approx(ds.attrs["gridded_total"] + dropped)

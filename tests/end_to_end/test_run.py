@@ -102,7 +102,7 @@ def test_firm_table_splits_each_firm_by_consumer(tmp_path):
     cfg = make_case(tmp_path, 400, output={"firm_table": True})
     ds = footgrid.run(cfg)
     table = pq.read_table(tmp_path / "out_firms.parquet").to_pandas()
-    assert set(table.columns) == {"firm_id", "consumer", "tonnes"}
+    assert set(table.columns) == {"firm_id", "consumer", "category", "tonnes"}
     assert (table.tonnes > 0).all()
     # Per firm: the split adds up to its emission; per consumer: to the national ledger.
     df = firms(400).set_index("firm_id")

@@ -114,8 +114,8 @@ def test_exiobase3_zip(test_io, tmp_path) -> None:
 
 
 def test_unknown_format_and_missing_paths(tmp_path, test_io) -> None:
-    with pytest.raises(InputError, match=r"unknown MRIO format 'wiod'.*mrio\.format"):
-        load_mrio(tmp_path, "wiod")
+    with pytest.raises(InputError, match=r"unknown MRIO format 'gtap'.*mrio\.format"):
+        load_mrio(tmp_path, "gtap")
     with pytest.raises(InputError, match=r"does not exist.*nope"):
         load_mrio(tmp_path / "nope")
     (tmp_path / "empty").mkdir()
@@ -207,5 +207,5 @@ def test_iosystem_without_z_uses_a_and_x(test_io) -> None:
     t = load_mrio(io)
     np.testing.assert_allclose(t.Z, test_io.Z.to_numpy(), rtol=1e-12, atol=1e-9)
     io.A = None
-    with pytest.raises(MRIOError, match="neither Z nor both A and x"):
+    with pytest.raises(MRIOError, match="neither Z nor A"):
         load_mrio(io)
