@@ -214,7 +214,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
                     file=path,
                     key="points",
                     fix='add [points] with at least path = "firms.parquet", or '
-                    '[[rasters]] gridded sources',
+                    "[[rasters]] gridded sources",
                 )
             if optional:
                 sections[name] = None

@@ -35,7 +35,8 @@ def _run_token(cfg: Config) -> str:
     h = hashlib.blake2b(digest_size=12)
     h.update(cfg.text.encode())
     h.update(__version__.encode())
-    paths = [cfg.points["path"]]
+    paths = [] if cfg.points is None else [cfg.points["path"]]
+    paths += [r["path"] for r in cfg.rasters]
     for sec in (cfg.regions, cfg.mrio, cfg.concordance):
         if sec is not None:
             paths.append(sec["path"])

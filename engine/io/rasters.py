@@ -148,8 +148,7 @@ def _read_file(path: str, source: dict[str, Any], key: str, number: int) -> Laye
             f"unknown raster units {units!r}",
             file=path,
             key=f"{key}.units",
-            fix='set units to "Tonnes" (t per cell per year), "kg", "kg m-2 s-1" or '
-            '"t km-2 yr-1"',
+            fix='set units to "Tonnes" (t per cell per year), "kg", "kg m-2 s-1" or "t km-2 yr-1"',
         )
     if source.get("nodata") is not None:
         nodata = source["nodata"]
@@ -336,7 +335,7 @@ def _pick_time(path: str, da: Any, extra: list[str], sel: Any, key: str) -> tupl
             f"({' × '.join(str(da.sizes[d]) for d in extra)} steps) and no step was chosen",
             file=path,
             key=f"{key}.time",
-            fix="set time = <index> (0-based) or time = \"<label>\" to pick one step",
+            fix='set time = <index> (0-based) or time = "<label>" to pick one step',
         )
     dim = extra[0]
     try:

@@ -83,10 +83,8 @@ _MEMORY: dict[str, Weights] = {}
 
 def grid_token(grid: Grid) -> str:
     """A text identifying a grid's cells (CRS, origin, resolution, shape)."""
-    return "|".join(
-        map(str, (grid.crs.to_wkt(), grid.xmin, grid.ymax, grid.res_x, grid.res_y, grid.nx,
-                  grid.ny))  # fmt: skip
-    )
+    parts = (grid.crs.to_wkt(), grid.xmin, grid.ymax, grid.res_x, grid.res_y, grid.nx, grid.ny)
+    return "|".join(map(str, parts))
 
 
 def overlap_weights(
@@ -152,17 +150,10 @@ def _compute(source: Grid, target: Grid, samples: int, threads: int) -> Weights:
     def job(i: int, r0: int, r1: int) -> None:
         results[i] = quad_overlaps(X, Y, r0, r1, skip, axes)
 
-    groups = [ranges[i :: threads] for i in range(threads)]
+    groups = [ranges[i::threads] for i in range(threads)]
     index = {r: i for i, r in enumerate(ranges)}
-    run_jobs(
-        [
-            (lambda g=g: [job(index[r], *r) for r in g])
-            for g in groups
-            if g
-        ]
-    )
+    run_jobs([(lambda g=g: [job(index[r], *r) for r in g]) for g in groups if g])
     parts = [r for r in results if r is not None]
-    del X, Y
     ids = np.flatnonzero(suspect.ravel())
     if ids.size:
         parts.append(_sampled(source, target, ids, samples))
