@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,21 +185,18 @@ def _classify(X: np.ndarray, Y: np.ndarray, target: Grid) -> tuple[np.ndarray, n
         | np.logical_and.reduce([v < y0 for v in ys])
         | np.logical_and.reduce([v > y1 for v in ys])
     ) & finite
-    area = 0.5 * sum(xs[k] * ys[(k + 1) % 4] - xs[(k + 1) % 4] * ys[k] for k in range(4))
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite corners are suspects
+        area = 0.5 * sum(xs[k] * ys[(k + 1) % 4] - xs[(k + 1) % 4] * ys[k] for k in range(4))
         w = np.maximum.reduce(xs) - np.minimum.reduce(xs)
         h = np.maximum.reduce(ys) - np.minimum.reduce(ys)
-    diag = np.hypot(w, h)
+        diag = np.hypot(w, h)
     del xs, ys, w, h
     live = finite & ~beyond
     sign = np.sign(np.sum(np.sign(area[live]))) if live.any() else 1.0
     d = np.where(live, diag, np.nan)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
-            med = np.nanmedian(d, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without a live cell
+        med = np.nanmedian(d, axis=1)
     med = np.where(np.isfinite(med), med, np.inf)
     suspect = ~finite | (live & ((np.sign(area) != sign) | (diag > _STRADDLE * med[:, None])))
     return beyond | suspect, suspect
