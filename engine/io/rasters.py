@@ -519,15 +519,24 @@ def raster_points(
         offsets.append(offsets[-1] + nz.size)
     cell = np.concatenate(cells) if cells else np.empty(0, np.int64)
     emission = np.concatenate(masses) if masses else np.empty(0)
-    sector = pd.Categorical(np.concatenate(sectors) if sectors else [])
+    sector = _object_categories(pd.Categorical(np.concatenate(sectors) if sectors else []))
     region = None
     if regions and all(r is not None for r in regions):
-        region = pd.Categorical(np.concatenate(regions))
+        region = _object_categories(pd.Categorical(np.concatenate(regions)))
     pts = Points(
         None, None, grid.crs, emission, sector, region, None,
         [layer.file for layer in layers], np.asarray(offsets[:-1] or [0], dtype=np.int64), None,
     )  # fmt: skip
     return pts, cell.astype(np.int64)
+
+
+def _object_categories(c: Any) -> Any:
+    """A Categorical whose categories are plain Python strings (as the points reader makes)."""
+    import pandas as pd
+
+    c = pd.Categorical(c)
+    cats = pd.Index([str(v) for v in c.categories], dtype=object)
+    return pd.Categorical.from_codes(np.asarray(c.codes), categories=cats)
 
 
 def concat_points(a: Points, b: Points) -> Points:
@@ -537,7 +546,7 @@ def concat_points(a: Points, b: Points) -> Points:
     from pandas.api.types import union_categoricals
 
     def cat(x: pd.Categorical, y: pd.Categorical) -> pd.Categorical:
-        return union_categoricals([pd.Categorical(x), pd.Categorical(y)])
+        return union_categoricals([_object_categories(x), _object_categories(y)])
 
     region = None
     if a.region is not None and b.region is not None:

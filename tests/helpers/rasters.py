@@ -22,17 +22,19 @@ def edgar_axes(lon0: float, lat0: float, nx: int, ny: int, res: float = 0.1):
     return lon, lat
 
 
-def write_edgar_v8(path: Path, values: np.ndarray, lon0: float, lat0: float) -> Path:
+def write_edgar_v8(
+    path: Path, values: np.ndarray, lon0: float, lat0: float, dtype: str = "float32"
+) -> Path:
     """EDGAR v8 NetCDF-4: ``emissions(lat, lon)`` in "Tonnes" per 0.1° cell per year.
 
-    ``values`` is (lat, lon) with row 0 the southernmost, as EDGAR stores it.
+    ``values`` is (lat, lon) with row 0 the southernmost, as EDGAR stores it (float32).
     """
     import xarray as xr
 
     ny, nx = values.shape
     lon, lat = edgar_axes(lon0, lat0, nx, ny)
     ds = xr.Dataset(
-        {"emissions": (("lat", "lon"), values.astype(np.float32), {"units": "Tonnes",
+        {"emissions": (("lat", "lon"), values.astype(dtype), {"units": "Tonnes",
                        "long_name": "Emissions of CO2 - ENE", "total": float(values.sum())})},
         coords={
             "lat": ("lat", lat, {"units": "degrees_north", "long_name": "latitude"}),
