@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import geopandas
 import numpy as np
 import pandas as pd
@@ -54,15 +56,9 @@ def test_grid_mixes_points_edgar_and_chred_in_one_ledger(tmp_path):
     expect = edgar + tif + 150.0
     assert ds.attrs["input_total"] == pytest.approx(expect, rel=1e-12)
     assert float(ds.emissions.astype("f8").sum()) == pytest.approx(expect, rel=1e-6)
-    dropped = eval_json(ds.attrs["dropped"])
+    dropped = json.loads(ds.attrs["dropped"])
     assert dropped["nodata"]["points"] == 2  # the NaN of EDGAR (its fill) and CHRED's -9999
     assert abs(ds.attrs["mass_balance_residual"]) < 1e-9 * expect
-
-
-def eval_json(text):
-    import json
-
-    return json.loads(text)
 
 
 def test_aligned_edgar_onto_a_lonlat_grid_is_a_block_sum(tmp_path):
@@ -177,7 +173,7 @@ def test_unknown_raster_key_is_a_config_error_with_suggestion(tmp_path):
         {
             "rasters": [{"path": "a.nc", "sector": "ENE", "varible": "x"}],
             "output": {"path": "o.zarr"},
-        },  # fmt: skip
+        },
     )
     r = run_cli("grid", str(cfg))
     assert r.returncode == 2
