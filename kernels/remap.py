@@ -196,6 +196,44 @@ def quad_overlaps(
 
 
 @ngjit
+def quad_shapes(X: np.ndarray, Y: np.ndarray, bounds: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Per source cell: a code and the diagonal of its quad's bounding box.
+
+    Codes: 0 usable, 1 all four corners beyond one edge of ``bounds`` (xmin, ymin, xmax,
+    ymax) (outside the grid), 2 a non-finite corner, 3 positive and 4 negative orientation.
+    """
+    ny, nx = X.shape[0] - 1, X.shape[1] - 1
+    x0, y0, x1, y1 = bounds
+    code = np.zeros((ny, nx), dtype=np.uint8)
+    diag = np.full((ny, nx), np.nan)
+    for r in range(ny):
+        for c in range(nx):
+            ax, ay = X[r, c], Y[r, c]
+            bx, by = X[r, c + 1], Y[r, c + 1]
+            cx, cy = X[r + 1, c + 1], Y[r + 1, c + 1]
+            dx, dy = X[r + 1, c], Y[r + 1, c]
+            s = ax + ay + bx + by + cx + cy + dx + dy
+            if not np.isfinite(s):  # inf - inf and NaN both give NaN; inf stays inf
+                code[r, c] = 2
+                continue
+            lo_x, hi_x = min(min(ax, bx), min(cx, dx)), max(max(ax, bx), max(cx, dx))
+            lo_y, hi_y = min(min(ay, by), min(cy, dy)), max(max(ay, by), max(cy, dy))
+            if hi_x < x0 or lo_x > x1 or hi_y < y0 or lo_y > y1:
+                code[r, c] = 1
+                continue
+            a = (
+                (ax * by - bx * ay)
+                + (bx * cy - cx * by)
+                + (cx * dy - dx * cy)
+                + (dx * ay - ax * dy)
+            )
+            code[r, c] = 3 if a >= 0 else 4
+            w, h = hi_x - lo_x, hi_y - lo_y
+            diag[r, c] = np.sqrt(w * w + h * h)
+    return code, diag
+
+
+@ngjit
 def by_source(
     src: np.ndarray, dst: np.ndarray, frac: np.ndarray, n_source: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -204,10 +242,15 @@ def by_source(
     The pieces of source cell ``s`` are ``offsets[s]:offsets[s + 1]``.
     """
     offsets = np.zeros(n_source + 1, dtype=np.int64)
+    ordered = True
     for i in range(src.shape[0]):
         offsets[src[i] + 1] += 1
+        if i > 0 and src[i] < src[i - 1]:
+            ordered = False
     for s in range(n_source):
         offsets[s + 1] += offsets[s]
+    if ordered:  # already grouped (the clipping kernel's output): no copy
+        return offsets, dst, frac
     fill = offsets[:-1].copy()
     out_d = np.empty_like(dst)
     out_f = np.empty_like(frac)
@@ -229,7 +272,7 @@ def spread(
     """
     out = np.zeros(n_target, dtype=np.float64)
     for s in range(values.shape[0]):
-        v = values[s]
+        v = np.float64(values[s])
         if v == 0.0:
             continue
         for i in range(offsets[s], offsets[s + 1]):

@@ -59,8 +59,9 @@ def cases(draw):
     if kind == "eqearth":
         crs = EQUAL_EARTH
     elif kind == "albers":
+        lat1, lat2 = lat0 - 5, lat0 + 5 if abs(lat0) > 1 else lat0 + 9  # |lat1 + lat2| > 0
         crs = pyproj.CRS.from_proj4(
-            f"+proj=aea +lat_1={lat0 - 5:.1f} +lat_2={lat0 + 5:.1f} +lat_0={lat0:.1f} "
+            f"+proj=aea +lat_1={lat1:.1f} +lat_2={lat2:.1f} +lat_0={lat0:.1f} "
             f"+lon_0={lon0 + 3:.1f} +datum=WGS84 +units=m +type=crs"
         )
     elif kind == "laea":
