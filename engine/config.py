@@ -31,6 +31,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "sector": ((str,), "sector"),
         "region": ((str,), None),
         "id": ((str,), None),
+        "preset": ((str,), None),
+        "gas_column": ((str,), None),
+        "gas": ((str,), None),
+        "year_column": ((str,), None),
+        "year": ((int,), None),
+        "region_codes": ((str,), None),
     },
     "rasters": {  # an array of tables: [[rasters]], one per gridded source
         "path": ((str,), REQUIRED),
@@ -220,6 +226,10 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
                 sections[name] = None
                 continue
             body = {}
+        if name == "points":
+            from footgrid.io.presets import apply_preset
+
+            body = apply_preset(body, path)
         out = _section(name, body, keys, base, path, name)
         sections[name] = out
     _check_grid(sections["grid"], path)

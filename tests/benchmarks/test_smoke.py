@@ -61,3 +61,13 @@ def test_b4_scaling_and_runner_quick(tmp_path: Path) -> None:
     assert [s["unit"] for s in series] == ["points", "firms", "consumers"]
     assert all(np.isfinite(s["exponent"]) for s in series)
     assert bench_scaling.exponent([1, 10, 100], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+
+
+def test_b5_rasters_quick(tmp_path: Path) -> None:
+    from benchmarks import bench_rasters
+
+    res = bench_rasters.main(["--quick", "--layers", "3", "--out-dir", str(tmp_path)])
+    assert (tmp_path / "rasters_quick.json").exists()
+    assert res["footgrid"]["mass_error"] <= 1e-9
+    assert res["overlay_subset"]["tv_distance"] <= 1e-2
+    assert res["rasterio"]["mass_error"] < 1e-2  # rasterio's sum resampling: close, not exact
