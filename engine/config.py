@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from footgrid.errors import ConfigError
+from footgrid.io.presets import apply_preset
 from footgrid.mrio.attribution import ZERO_OUTPUT
 from footgrid.mrio.consumers import CATEGORIES
 from footgrid.mrio.tables import FORMATS, NEGATIVE_FINAL_DEMAND
@@ -227,8 +228,6 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
                 continue
             body = {}
         if name == "points":
-            from footgrid.io.presets import apply_preset
-
             body = apply_preset(body, path)
         out = _section(name, body, keys, base, path, name)
         sections[name] = out

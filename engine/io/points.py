@@ -21,6 +21,7 @@ import shapely
 from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
+from footgrid.io.presets import filter_rows, map_regions
 from footgrid.kernels.validate import CHECKS, first_failure
 from footgrid.ledger import Ledger
 
@@ -182,8 +183,6 @@ def _filtered(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, np.nd
     table, ready = _read_table(path, cfg)
     if not (cfg.get("gas_column") or cfg.get("year_column")):
         return table, ready
-    from footgrid.io.presets import filter_rows
-
     return filter_rows(path, table, cfg), {}
 
 
@@ -476,8 +475,6 @@ def _columns(
     out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
     out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
     if cfg.get("region_codes") and out["region"] is not None:
-        from footgrid.io.presets import map_regions
-
         out["region"] = map_regions(out["region"], cfg["region_codes"])
     if cfg["id"]:
         out["id"] = _ids(_text(path, table, cfg["id"], "id"))

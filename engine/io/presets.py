@@ -106,7 +106,7 @@ def _column(path: str, table: pa.Table, name: str, key: str) -> pa.ChunkedArray:
 
 @functools.cache
 def _country_table() -> pd.DataFrame:
-    import country_converter
+    import country_converter  # only runs that map ISO3 codes need its table
 
     tsv = os.path.join(os.path.dirname(country_converter.__file__), "country_data.tsv")
     return pd.read_csv(tsv, sep="\t", dtype=str, keep_default_na=False)

@@ -31,11 +31,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyproj
+import shapely
+from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
 from footgrid.grid import Grid
 from footgrid.io.points import Points, expand_paths
+from footgrid.io.remap import overlap_weights, remap
 from footgrid.ledger import Ledger
 
 _SECONDS_DAY = 86_400.0
@@ -202,7 +207,7 @@ def _crs(path: str, found: Any, source: dict[str, Any], key: str) -> pyproj.CRS:
 
 
 def _read_geotiff(path: str, source: dict[str, Any], key: str) -> tuple:
-    import rasterio
+    import rasterio  # GeoTIFF sources only
 
     try:
         ds = rasterio.open(path)
@@ -242,7 +247,7 @@ def _read_geotiff(path: str, source: dict[str, Any], key: str) -> tuple:
 
 
 def _read_xarray(path: str, source: dict[str, Any], key: str) -> tuple:
-    import xarray as xr
+    import xarray as xr  # NetCDF / Zarr sources only (a heavy import)
 
     try:
         if path.endswith(".zarr") or Path(path).is_dir():
@@ -400,8 +405,6 @@ def region_split(
     index, region, share, labels
         Position in ``cells``, region code (into ``labels``) and share, one row per pair.
     """
-    import shapely
-
     polys = polygons.to_crs(grid.crs)
     labels = sorted(set(polys[field].astype(str)))
     code = {lab: i for i, lab in enumerate(labels)}
@@ -488,10 +491,6 @@ def raster_points(
     cell : numpy.ndarray
         Flat target cell of each row (int64).
     """
-    import pandas as pd
-
-    from footgrid.io.remap import overlap_weights, remap
-
     cells, masses, sectors, regions, offsets = [], [], [], [], [0]
     for layer in layers:
         v = account(layer, ledger)
@@ -532,8 +531,6 @@ def raster_points(
 
 def _object_categories(c: Any) -> Any:
     """A Categorical whose categories are plain Python strings (as the points reader makes)."""
-    import pandas as pd
-
     c = pd.Categorical(c)
     cats = pd.Index([str(v) for v in c.categories], dtype=object)
     return pd.Categorical.from_codes(np.asarray(c.codes), categories=cats)
@@ -541,9 +538,6 @@ def _object_categories(c: Any) -> Any:
 
 def concat_points(a: Points, b: Points) -> Points:
     """Points ``a`` then ``b`` (both without coordinates); regions kept when both have them."""
-    import pandas as pd
-    import pyarrow as pa
-    from pandas.api.types import union_categoricals
 
     def cat(x: pd.Categorical, y: pd.Categorical) -> pd.Categorical:
         return union_categoricals([_object_categories(x), _object_categories(y)])
