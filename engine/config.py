@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from footgrid.errors import ConfigError
+from footgrid.io.presets import apply_preset
 from footgrid.mrio.attribution import ZERO_OUTPUT
 from footgrid.mrio.consumers import CATEGORIES
 from footgrid.mrio.tables import FORMATS, NEGATIVE_FINAL_DEMAND
@@ -31,6 +32,23 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "sector": ((str,), "sector"),
         "region": ((str,), None),
         "id": ((str,), None),
+        "preset": ((str,), None),
+        "gas_column": ((str,), None),
+        "gas": ((str,), None),
+        "year_column": ((str,), None),
+        "year": ((int,), None),
+        "region_codes": ((str,), None),
+    },
+    "rasters": {  # an array of tables: [[rasters]], one per gridded source
+        "path": ((str,), REQUIRED),
+        "sector": ((str,), REQUIRED),
+        "region": ((str,), None),
+        "variable": ((str,), None),
+        "band": ((int,), None),
+        "units": ((str,), None),
+        "crs": ((str, int), None),
+        "nodata": (_NUM, None),
+        "time": ((str, int), None),
     },
     "regions": {"path": ((str,), REQUIRED), "field": ((str,), REQUIRED)},
     "mrio": {
@@ -83,6 +101,7 @@ _CHOICES = {
 }
 _PATH_KEYS = {
     ("points", "path"),
+    ("rasters", "path"),
     ("regions", "path"),
     ("mrio", "path"),
     ("concordance", "path"),
@@ -99,7 +118,7 @@ class Config:
     were not given are ``None``. Paths are absolute (resolved against the config's folder).
     """
 
-    points: dict[str, Any]
+    points: dict[str, Any] | None
     grid: dict[str, Any]
     compute: dict[str, Any]
     output: dict[str, Any]
@@ -107,6 +126,7 @@ class Config:
     mrio: dict[str, Any] | None = None
     concordance: dict[str, Any] | None = None
     consumers: dict[str, Any] = field(default_factory=dict)
+    rasters: tuple[dict[str, Any], ...] = ()
     source: Path | None = None
     text: str = ""
 
@@ -172,76 +192,61 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
                 key=name,
                 fix=_closest(name, list(SCHEMA)),
             )
+        if name == "rasters":
+            if not (isinstance(body, list) and all(isinstance(b, dict) for b in body)):
+                raise ConfigError(
+                    "rasters must be an array of tables ([[rasters]] blocks)",
+                    file=path,
+                    key=name,
+                    fix="write each gridded source as a [[rasters]] block",
+                )
+            continue
         if not isinstance(body, dict):
             raise ConfigError(
                 f"[{name}] must be a table of keys, got {type(body).__name__}",
                 file=path,
                 key=name,
             )
+    rasters = tuple(
+        _section("rasters", body, SCHEMA["rasters"], base, path, f"rasters[{i}]")
+        for i, body in enumerate(raw.get("rasters") or [])
+    )
     for name, keys in SCHEMA.items():
+        if name == "rasters":
+            continue
         body = raw.get(name)
         if body is None:
             optional = name in ("regions", "mrio", "concordance")
+            if name == "points" and rasters:
+                sections[name] = None
+                continue
             if name == "points":
                 raise ConfigError(
                     "the config has no [points] section",
                     file=path,
                     key="points",
-                    fix='add [points] with at least path = "firms.parquet"',
+                    fix='add [points] with at least path = "firms.parquet", or '
+                    "[[rasters]] gridded sources",
                 )
             if optional:
                 sections[name] = None
                 continue
             body = {}
-        out: dict[str, Any] = {}
-        for key, value in body.items():
-            if key not in keys:
-                raise ConfigError(
-                    f"unknown config key '{key}' in [{name}]",
-                    file=path,
-                    key=f"{name}.{key}",
-                    fix=_closest(key, list(keys)),
-                )
-            types, _ = keys[key]
-            if isinstance(value, bool) and bool not in types:
-                ok = False
-            else:
-                ok = isinstance(value, types)
-            if not ok:
-                want = " or ".join(t.__name__ for t in types)
-                raise ConfigError(
-                    f"[{name}] {key} must be {want}, got {value!r}",
-                    file=path,
-                    key=f"{name}.{key}",
-                )
-            choices = _CHOICES.get((name, key))
-            if choices and value not in choices:
-                raise ConfigError(
-                    f"[{name}] {key} = {value!r} is not one of {', '.join(choices)}",
-                    file=path,
-                    key=f"{name}.{key}",
-                    fix=_closest(str(value), list(choices)),
-                )
-            if (name, key) in _PATH_KEYS and value is not None:
-                value = _resolve(base, value, path, f"{name}.{key}")
-            out[key] = value
-        for key, (_, default) in keys.items():
-            if key not in out:
-                if default is REQUIRED:
-                    raise ConfigError(
-                        f"[{name}] needs the key '{key}'",
-                        file=path,
-                        key=f"{name}.{key}",
-                    )
-                out[key] = (
-                    str((base / default).resolve())
-                    if (name, key) in _PATH_KEYS and default is not None
-                    else default
-                )
+        if name == "points":
+            body = apply_preset(body, path)
+        out = _section(name, body, keys, base, path, name)
         sections[name] = out
     _check_grid(sections["grid"], path)
     _check_compute(sections["compute"], path)
-    _check_points(sections["points"], path)
+    if sections["points"] is not None:
+        _check_points(sections["points"], path)
+    if rasters and sections["compute"]["larger_than_memory"]:
+        raise ConfigError(
+            "[[rasters]] are not supported with [compute] larger_than_memory = true yet",
+            file=path,
+            key="compute.larger_than_memory",
+            fix="set larger_than_memory = false (rasters are remapped in memory)",
+        )
     _check_consumers(sections["consumers"], path)
     _check_output_path(sections, path)
     _check_output(sections["output"], path)
@@ -254,9 +259,63 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         mrio=sections["mrio"],
         concordance=sections["concordance"],
         consumers=sections["consumers"] or {},
+        rasters=rasters,
         source=path.resolve() if path is not None else None,
         text=text,
     )
+
+
+def _section(
+    name: str, body: dict[str, Any], keys: dict, base: Path, path: Path | None, label: str
+) -> dict[str, Any]:
+    """One table's keys checked against ``keys`` (types, choices), defaults filled, paths
+    resolved; ``label`` names the table in errors (``rasters[1]`` for the second block)."""
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key not in keys:
+            raise ConfigError(
+                f"unknown config key '{key}' in [{label}]",
+                file=path,
+                key=f"{label}.{key}",
+                fix=_closest(key, list(keys)),
+            )
+        types, _ = keys[key]
+        if isinstance(value, bool) and bool not in types:
+            ok = False
+        else:
+            ok = isinstance(value, types)
+        if not ok:
+            want = " or ".join(t.__name__ for t in types)
+            raise ConfigError(
+                f"[{label}] {key} must be {want}, got {value!r}",
+                file=path,
+                key=f"{label}.{key}",
+            )
+        choices = _CHOICES.get((name, key))
+        if choices and value not in choices:
+            raise ConfigError(
+                f"[{label}] {key} = {value!r} is not one of {', '.join(choices)}",
+                file=path,
+                key=f"{label}.{key}",
+                fix=_closest(str(value), list(choices)),
+            )
+        if (name, key) in _PATH_KEYS and value is not None:
+            value = _resolve(base, value, path, f"{label}.{key}")
+        out[key] = value
+    for key, (_, default) in keys.items():
+        if key not in out:
+            if default is REQUIRED:
+                raise ConfigError(
+                    f"[{label}] needs the key '{key}'",
+                    file=path,
+                    key=f"{label}.{key}",
+                )
+            out[key] = (
+                str((base / default).resolve())
+                if (name, key) in _PATH_KEYS and default is not None
+                else default
+            )
+    return out
 
 
 def _is_url(value: str) -> bool:
@@ -421,6 +480,12 @@ def _check_compute(c: dict[str, Any], path: Path | None) -> None:
 def _to_toml_text(mapping: Mapping[str, Any]) -> str:
     lines = []
     for name, body in mapping.items():
+        if isinstance(body, list) and body and all(isinstance(b, Mapping) for b in body):
+            for table in body:  # an array of tables ([[rasters]])
+                lines.append(f"[[{name}]]")
+                lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items())
+                lines.append("")
+            continue
         if not isinstance(body, Mapping):  # rejected by the validation; keep the text total
             lines.append(f"{name} = {_toml_value(body)}")
             continue

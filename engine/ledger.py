@@ -16,6 +16,8 @@ REASONS = {
     "missing_region": "region is empty",
     "outside_regions": "the point lies in none of the [regions] polygons",
     "outside_grid": "the point lies outside the grid bounds",
+    "nodata": "a raster cell holds the nodata value (counted with 0 t)",
+    "non_finite": "a raster cell is NaN or infinite (counted with 0 t)",
     "zero_output": 'its MRIO row has zero output and [mrio] zero_output = "drop"',
 }
 

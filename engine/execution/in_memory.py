@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyproj
 from dask.base import tokenize
 
 from footgrid.config import Config
 from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, partition
 from footgrid.execution.plan import (
+    Bounds,
     Plan,
     finite_bounds,
     grid_crs,
     grid_from,
     layout_for,
+    merge_bounds,
     read_regions,
     regions_from_polygons,
     territory_for,
@@ -29,6 +32,7 @@ from footgrid.execution.plan import (
 from footgrid.execution.scheduler import Scheduler
 from footgrid.grid import Grid
 from footgrid.io.points import Points, read_points
+from footgrid.io.rasters import Layer, concat_points, layer_bounds, raster_points, read_rasters
 from footgrid.kernels import group_by_cell
 from footgrid.ledger import Ledger
 from footgrid.mrio.attribution import Attribution
@@ -42,26 +46,43 @@ class InMemoryPlan(Plan):
 
     def __init__(self, cfg: Config, with_mrio: bool, scheduler: Scheduler) -> None:
         ledger = Ledger()
-        with phase("reading and validating points"):
-            pts = read_points(cfg.points, ledger)
+        pts = None
+        if cfg.points is not None:
+            with phase("reading and validating points"):
+                pts = read_points(cfg.points, ledger)
+        layers = []
+        if cfg.rasters:
+            with phase("reading gridded inventories"):
+                layers = read_rasters(list(cfg.rasters))
         with phase("assigning regions from polygons") if cfg.regions else nullcontext():
             polygons = read_regions(cfg)
-            if polygons is not None:
+            if polygons is not None and pts is not None:
                 pts = regions_from_polygons(pts, polygons, cfg.regions["field"], ledger)
-        with phase("remapping points to the grid"):
-            grid, (x, y) = _make_grid(cfg, pts, polygons)
-            cell = grid.cell_index(x, y)
+        with phase("placing points on the grid"):
+            grid, xy = _make_grid(cfg, pts, polygons, layers)
         # The GeoParquet firm table needs each point's place (in the grid's CRS).
-        xy = (x, y) if cfg.output["firm_table"] == "geoparquet" else None
-        del x, y
-        pts.release_coordinates()
-        outside = cell < 0
-        if outside.any():
-            ledger.drop("outside_grid", pts.emission[outside])
-            pts = pts.subset(~outside)
-            cell = cell[~outside]
-            if xy is not None:
+        keep_xy = cfg.output["firm_table"] == "geoparquet" and pts is not None and not layers
+        if pts is not None:
+            cell = grid.cell_index(*xy)
+            pts.release_coordinates()
+            outside = cell < 0
+            if outside.any():
+                ledger.drop("outside_grid", pts.emission[outside])
+                pts = pts.subset(~outside)
+                cell = cell[~outside]
                 xy = (xy[0][~outside], xy[1][~outside])
+        xy = xy if keep_xy else None
+        if layers:  # gridded inventories: rows that already know their cell
+            field = cfg.regions["field"] if polygons is not None else None
+            with phase("remapping gridded inventories"):
+                rpts, rcell = raster_points(
+                    layers, grid, ledger, polygons, field, workers=scheduler.threads
+                )
+            del layers
+            if pts is None:
+                pts, cell = rpts, rcell
+            else:
+                pts, cell = concat_points(pts, rpts), np.concatenate([cell, rcell])
         key = np.full(len(pts), -1, dtype=np.int64)
         att = totals = None
         layout = layout_for(grid, None, cfg.output["dtype"])
@@ -140,9 +161,19 @@ def block_graph(
 
 
 def _make_grid(
-    cfg: Config, pts: Points, polygons: Any
-) -> tuple[Grid, tuple[np.ndarray, np.ndarray]]:
+    cfg: Config, pts: Points | None, polygons: Any, layers: list[Layer]
+) -> tuple[Grid, tuple[np.ndarray, np.ndarray] | None]:
     """The grid, and the points projected to its CRS (projected once, used twice)."""
-    crs = grid_crs(cfg, lambda: finite_bounds(*pts.lonlat()), polygons)
-    xy = pts.project(crs, inplace=True)  # the lon/lat are not needed once projected
-    return grid_from(cfg, crs, lambda: finite_bounds(*xy), polygons), xy
+
+    def lonlat() -> Bounds | None:
+        boxes = [None if pts is None else finite_bounds(*pts.lonlat())]
+        return merge_bounds([*boxes, layer_bounds(layers, pyproj.CRS.from_epsg(4326))])
+
+    crs = grid_crs(cfg, lonlat, polygons)
+    # The lon/lat are not needed once projected.
+    xy = None if pts is None else pts.project(crs, inplace=True)
+
+    def xy_bounds() -> Bounds | None:
+        return merge_bounds([None if xy is None else finite_bounds(*xy), layer_bounds(layers, crs)])
+
+    return grid_from(cfg, crs, xy_bounds, polygons), xy

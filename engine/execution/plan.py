@@ -133,6 +133,13 @@ def merge_bounds(boxes: list[Bounds | None]) -> Bounds | None:
     return (b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
 
 
+def input_name(cfg: Config) -> str | None:
+    """The inventory path errors name: ``[points] path``, else the first ``[[rasters]]``."""
+    if cfg.points is not None:
+        return cfg.points["path"]
+    return cfg.rasters[0]["path"] if cfg.rasters else None
+
+
 def grid_crs(cfg: Config, lonlat_bounds: Callable[[], Bounds | None], polygons: Any) -> pyproj.CRS:
     """The grid CRS: ``[grid] crs``, or an Albers equal-area fitted to the data (``auto``).
 
@@ -146,7 +153,7 @@ def grid_crs(cfg: Config, lonlat_bounds: Callable[[], Bounds | None], polygons: 
         if box is None:
             raise InputError(
                 "no valid point to fit the automatic grid CRS to",
-                file=cfg.points["path"],
+                file=input_name(cfg),
                 key="grid.crs",
                 fix="check the coordinates, or set [grid] crs",
             )
@@ -178,7 +185,7 @@ def grid_from(
         if bounds is None:
             raise InputError(
                 "no valid point to fit the grid bounds to",
-                file=cfg.points["path"],
+                file=input_name(cfg),
                 key="grid.bounds",
                 fix="check the coordinates, or give [grid] bounds",
             )

@@ -63,7 +63,8 @@ def paths_fingerprint(paths: Iterable[str]) -> str:
 
 def input_paths(cfg: Any) -> list[str]:
     """The input paths a :class:`footgrid.config.Config` names."""
-    paths = [cfg.points["path"]]
+    paths = [] if cfg.points is None else [cfg.points["path"]]
+    paths += [r["path"] for r in getattr(cfg, "rasters", ())]
     for sec in (cfg.regions, cfg.mrio, cfg.concordance):
         if sec is not None:
             paths.append(sec["path"])

@@ -21,6 +21,7 @@ import shapely
 from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
+from footgrid.io.presets import filter_rows, map_regions
 from footgrid.kernels.validate import CHECKS, first_failure
 from footgrid.ledger import Ledger
 
@@ -168,12 +169,21 @@ def read_points(cfg: dict[str, Any], ledger: Ledger) -> Points:
     :class:`~footgrid.errors.InputError` naming the file, column, row and the fix.
     """
     files = expand_paths(cfg["path"])
-    parts = [_columns(f, *_read_table(f, cfg), cfg) for f in files]
+    parts = [_columns(f, *_filtered(f, cfg), cfg) for f in files]
     pts = _assemble(parts, files, cfg, ledger)
     del parts
     # Arrow's allocator keeps freed buffers for reuse; the tables are gone, give them back.
     pa.default_memory_pool().release_unused()
     return pts
+
+
+def _filtered(path: str, cfg: dict[str, Any]) -> tuple[pa.Table, dict[str, np.ndarray]]:
+    """The file's table, with the rows of ``[points] gas`` / ``year`` only when they are set
+    (see :mod:`footgrid.io.presets`)."""
+    table, ready = _read_table(path, cfg)
+    if not (cfg.get("gas_column") or cfg.get("year_column")):
+        return table, ready
+    return filter_rows(path, table, cfg), {}
 
 
 def points_from_frame(df: pd.DataFrame, source: str, cfg: dict[str, Any], ledger: Ledger) -> Points:
@@ -496,6 +506,8 @@ def _columns(
     out["emission"] = number("emission")
     out["sector"] = _labels(_text(path, table, cfg["sector"], "sector"))
     out["region"] = _labels(_text(path, table, cfg["region"], "region")) if cfg["region"] else None
+    if cfg.get("region_codes") and out["region"] is not None:
+        out["region"] = map_regions(out["region"], cfg["region_codes"])
     if cfg["id"]:
         out["id"] = _ids(path, table, cfg["id"])
     return out

@@ -68,7 +68,8 @@ def link_rows(
             "attribution needs each point's producing region",
             file=cfg.source,
             key="points.region",
-            fix='name the region column ([points] region = "...") or give [regions] polygons',
+            fix='name the region column ([points] region = "...") or give [regions] polygons '
+            '(for [[rasters]]: region = "..." or [regions] polygons)',
         )
     mrio = load_mrio(
         cfg.mrio["path"],
@@ -94,7 +95,7 @@ def link_rows(
             consumer_map=cmap,
             zero_output=cfg.mrio["zero_output"],
             cache_dir=cache_dir(cfg),
-            source_file=cfg.points["path"],
+            source_file=None if cfg.points is None else cfg.points["path"],
         )
     except InputError as exc:
         if exc.row is None or isinstance(exc, MRIOError):
@@ -102,7 +103,11 @@ def link_rows(
         rows = [exc.row] if isinstance(exc.row, int) else list(exc.row)
         if where is None:  # rows are not input rows: name the labels only
             raise type(exc)(
-                exc.what, file=cfg.points["path"], column=exc.column, key=exc.key, fix=exc.fix
+                exc.what,
+                file=None if cfg.points is None else cfg.points["path"],
+                column=exc.column,
+                key=exc.key,
+                fix=exc.fix,
             ) from None
         # Rows there count the rows kept so far; name the input file and its own rows.
         places = [where(r) for r in rows]

@@ -17,6 +17,7 @@ from benchmarks import (
     bench_end_to_end,
     bench_global,
     bench_gridding,
+    bench_rasters,
     bench_scaling,
     run,
 )
@@ -75,3 +76,11 @@ def test_b7_global_quick(tmp_path: Path) -> None:
     assert case["store"]["footprint_chunk_files"] <= case["store"]["footprint_chunks_possible"]
     assert bench_global.region_of_country("UK", "EU") == "GB"
     assert bench_global.region_of_country("NG", "AF") == "WF"
+
+
+def test_b5_rasters_quick(tmp_path: Path) -> None:
+    res = bench_rasters.main(["--quick", "--layers", "3", "--out-dir", str(tmp_path)])
+    assert (tmp_path / "rasters_quick.json").exists()
+    assert res["footgrid"]["mass_error"] <= 1e-9
+    assert res["overlay_subset"]["tv_distance"] <= 1e-2
+    assert res["rasterio"]["mass_error"] < 1e-2  # rasterio's sum resampling: close, not exact
