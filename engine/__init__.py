@@ -7,6 +7,8 @@ Quick start::
     ds = footgrid.run("config.toml")  # footprint(consumer, category, y, x), totals, ...
     ds = footgrid.grid_emissions("config.toml")  # production-based emissions(y, x) only
     ds = footgrid.open_store("footprint.zarr")
+    tables, report = footgrid.nest("exiobase.zip", "provinces/", country="CN",
+                                   concordance="sectors.csv")  # a nested MRIO
 """
 
 from footgrid._version import __version__
@@ -15,6 +17,7 @@ from footgrid.errors import ComputeError, ConfigError, FootgridError, InputError
 from footgrid.execution.pipeline import grid_emissions, run
 from footgrid.grid import Grid
 from footgrid.gridding import GridScratch, grid_array
+from footgrid.mrio.nest import nest
 from footgrid.store import open_store
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "grid_array",
     "grid_emissions",
     "load_config",
+    "nest",
     "open_store",
     "run",
 ]
