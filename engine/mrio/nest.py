@@ -45,10 +45,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from footgrid.errors import InputError, MRIOError
 from footgrid.mrio.concordance import load_concordance
-from footgrid.mrio.nest_gras import GrasResult, gras
+from footgrid.mrio.nest_gras import DenseBlock, FactoredBlock, GrasResult, gras
 from footgrid.mrio.nest_report import NestReport, national_comparison
 from footgrid.mrio.subnational import TOTAL, SubnationalMRIO, read_subnational
 from footgrid.mrio.tables import MRIOTables, load_mrio
@@ -331,15 +332,16 @@ def _map(
     cmap = np.zeros((len(cat), P * K))
     for r, (p, c) in enumerate(sub.cols):
         cmap[r, pi[p] * K : (pi[p] + 1) * K] = Wk[u_cat.index(c)]
-    D = (rmap.T @ sub.Z @ rmap).reshape(P, S, P, S)
-    Dy = (rmap.T @ sub.Y @ cmap).reshape(P, S, P, K)
+    rmap, cmap = sp.csr_matrix(rmap), sp.csr_matrix(cmap)  # a few entries per line
+    D = np.asarray(rmap.T @ (sub.Z @ rmap)).reshape(P, S, P, S)
+    Dy = np.asarray(rmap.T @ (sub.Y @ cmap)).reshape(P, S, P, K)
     foreign = [g.regions[i] for i in g.foreign]
     e = _by_region(sub.exports.T, sub.destinations, foreign, sub.folder / "exports.csv", "dest")
-    E = (e @ rmap).reshape(-1, P, S).transpose(1, 2, 0)
+    E = np.asarray(e @ rmap).reshape(-1, P, S).transpose(1, 2, 0)
     imp = _by_region(sub.imports, sub.origins, foreign, sub.folder / "imports.csv", "origin")
     n1 = len(sub.rows)
-    Mi = (imp[:, :n1] @ rmap).reshape(-1, P, S)
-    Mf = (imp[:, n1:] @ cmap).reshape(-1, P, K)
+    Mi = np.asarray(imp[:, :n1] @ rmap).reshape(-1, P, S)
+    Mf = np.asarray(imp[:, n1:] @ cmap).reshape(-1, P, K)
     return _Mapped(provinces, D, Dy, np.ascontiguousarray(E), Mi, Mf)
 
 
@@ -374,8 +376,13 @@ def _safe_share(values: np.ndarray, axis: tuple[int, ...], fallback: np.ndarray)
     """``values / values.sum(axis)``; where the sum is 0, ``fallback`` (broadcastable)."""
     tot = values.sum(axis=axis, keepdims=True)
     zero = tot == 0
-    share = np.divide(values, tot, out=np.zeros_like(values), where=~zero)
-    return np.where(zero, fallback, share)
+    inv = np.divide(1.0, tot, out=np.zeros_like(tot), where=~zero)
+    share = values * inv
+    if zero.any():
+        np.copyto(
+            share, np.broadcast_to(fallback, share.shape), where=np.broadcast_to(zero, share.shape)
+        )
+    return share
 
 
 def _output_shares(m: _Mapped) -> tuple[np.ndarray, np.ndarray]:
@@ -502,46 +509,57 @@ def _gras(
     vz4[pc] = vz4[pc].sum(axis=0) * _safe_share(colz, (0,), so)
     coly = m.Dy.sum(axis=(0, 1)) + m.Mf.sum(axis=0)  # (P, K)
     vy4[pc] = vy4[pc].sum(axis=0) * _safe_share(coly, (0,), tshare[:, None])
-    # Prior: provincial values where the provincial table has them.
+    # Prior: provincial values where the provincial table has them, proportional values where
+    # it has none. Domestic blocks dense; export and import blocks as products of factors.
+    Z2, Y2 = ZN4.reshape(n, n), YN4.reshape(n, -1)
+    pr = slice(c * S, (c + P) * S)
+    py = slice(c * K, (c + P) * K)
     dom = m.D.sum(axis=(0, 2)) != 0
     ZN4[pc, :, pc, :] = np.where(dom[None, :, None, :], m.D, ZN4[pc, :, pc, :])
     domy = m.Dy.sum(axis=(0, 2)) != 0
     YN4[pc, :, pc, :] = np.where(domy[None, :, None, :], m.Dy, YN4[pc, :, pc, :])
+    blocks: list[DenseBlock | FactoredBlock] = [
+        DenseBlock(Z2[pr, pr], pr, pr),
+        DenseBlock(Y2[pr, py], pr, slice(n + py.start, n + py.stop)),
+    ]
+    e_prop = _safe_share(m.E, (0,), so[:, :, None])  # (P, S, F or 1)
+    if m.E.shape[2] == 1:  # total exports: C's exports of sector i to every foreign buyer
+        tot_all = g.Z4[c][:, g.foreign].sum(axis=(1, 2)) + g.Y4[c][:, g.foreign].sum(axis=(1, 2))
     for bg, bn, bf in segs:
-        Eb = m.E if m.E.shape[2] == 1 else m.E[:, :, bf]  # (P, S, F_b)
         zb, yb = g.Z4[c, :, bg, :], g.Y4[c, :, bg, :]  # (S, F_b, S), (S, F_b, K)
-        if m.E.shape[2] == 1:  # total exports: spread over every foreign buyer
-            tot = g.Z4[c][:, g.foreign].sum(axis=(1, 2)) + g.Y4[c][:, g.foreign].sum(axis=(1, 2))
-            tot = np.broadcast_to(tot[:, None], zb.shape[:2])
+        Fb = zb.shape[1]
+        if m.E.shape[2] == 1:
+            Eb, ep = m.E, e_prop
+            tot = tot_all[:, None]
         else:
+            Eb, ep = m.E[:, :, bf], e_prop[:, :, bf]
             tot = zb.sum(axis=2) + yb.sum(axis=2)  # (S, F_b)
-        have = (Eb.sum(axis=0) != 0) & (tot != 0)  # (S, F_b)
-        fz = np.divide(zb, tot[..., None], out=np.zeros_like(zb), where=tot[..., None] != 0)
-        fy = np.divide(yb, tot[..., None], out=np.zeros_like(yb), where=tot[..., None] != 0)
-        h = have[None, :, :, None]
-        ZN4[pc, :, bn, :] = np.where(h, Eb[..., None] * fz[None], ZN4[pc, :, bn, :])
-        YN4[pc, :, bn, :] = np.where(h, Eb[..., None] * fy[None], YN4[pc, :, bn, :])
+        have = (Eb.sum(axis=0) != 0) & (tot != 0)
+        ratio = np.divide(Eb, tot[None], out=np.zeros(np.broadcast(Eb, tot[None]).shape),
+                          where=tot[None] != 0)  # fmt: skip
+        a = np.broadcast_to(np.where(have[None], ratio, ep), (P, S, Fb)).copy()
+        cz = slice(bn.start * S, bn.stop * S)
+        cy = slice(n + bn.start * K, n + bn.stop * K)
+        blocks.append(FactoredBlock(ZN4[pc, :, bn, :], "pir,irj->pirj", a, zb, pr, cz))
+        blocks.append(FactoredBlock(YN4[pc, :, bn, :], "pir,irk->pirk", a, yb, pr, cy))
+    mi_prop = _safe_share(m.Mi, (1,), so[None])  # (F or 1, P, S)
+    mf_prop = _safe_share(m.Mf, (1,), np.broadcast_to(tshare[None, :, None], m.Mf.shape))
     for ag, an, af in segs:
-        Mib = m.Mi if m.Mi.shape[0] == 1 else m.Mi[af]  # (F_a, P, S)
-        Mfb = m.Mf if m.Mf.shape[0] == 1 else m.Mf[af]
-        for arr4, glob, M in ((ZN4, g.Z4, Mib), (YN4, g.Y4, Mfb)):
+        rows = slice(an.start * S, an.stop * S)
+        for arr4, glob, M, prop, cols, spec in (
+            (ZN4, g.Z4, m.Mi, mi_prop, pr, "rij,rqj->riqj"),
+            (YN4, g.Y4, m.Mf, mf_prop, slice(n + py.start, n + py.stop), "rik,rqk->riqk"),
+        ):
             gb = glob[ag, :, c, :]  # (F_a, S, S|K)
             if M.shape[0] == 1:
                 tot = glob[:, :, c][g.foreign].sum(axis=(0, 1))[None]  # (1, S|K)
+                Mb, pb = M, prop
             else:
                 tot = gb.sum(axis=1)  # (F_a, S|K)
-            frac = np.divide(gb, tot[:, None, :], out=np.zeros_like(gb),
-                             where=tot[:, None, :] != 0)  # fmt: skip
-            have = (M.sum(axis=1) != 0) & (tot != 0)  # (F_a or 1, S|K)
-            arr4[an, :, pc, :] = np.where(
-                have[:, None, None, :], frac[:, :, None, :] * M[:, None], arr4[an, :, pc, :]
-            )
-    Z2, Y2 = ZN4.reshape(n, n), YN4.reshape(n, -1)
-    pr = slice(c * S, (c + P) * S)
-    pz, py = slice(c * S, (c + P) * S), slice(n + c * K, n + (c + P) * K)
-    blocks = [(Z2[pr, :], pr, slice(0, n)), (Y2[pr, :], pr, slice(n, n + Y2.shape[1]))]
-    for _, an, _ in segs:
-        fr = slice(an.start * S, an.stop * S)
-        blocks.append((Z2[fr, pr], fr, pz))
-        blocks.append((Y2[fr, c * K : (c + P) * K], fr, py))
+                Mb, pb = M[af], prop[af]
+            have = (Mb.sum(axis=1) != 0) & (tot != 0)  # (F_a or 1, S|K)
+            ratio = np.divide(Mb, tot[:, None], out=np.zeros(np.broadcast(Mb, tot[:, None]).shape),
+                              where=tot[:, None] != 0)  # fmt: skip
+            a = np.broadcast_to(np.where(have[:, None], ratio, pb), (gb.shape[0], *M.shape[1:]))
+            blocks.append(FactoredBlock(arr4[an, :, pc, :], spec, gb, a.copy(), rows, cols))
     return gras(blocks, u, np.concatenate([vz, vy]), tol=tol, max_iter=max_iter)

@@ -11,10 +11,11 @@ has row sums u and column sums v. Each half-step solves, per row i (columns alik
 ``r_i = (u_i + sqrt(u_i^2 + 4 p_i n_i)) / (2 p_i)``; ``r_i = -n_i / u_i`` when ``p_i = 0``;
 ``r_i = 1`` for an empty row. Signs are kept; zeros stay zero.
 
-The matrix is given as blocks (2-D views into larger arrays, scaled in place at the end), each
-placed at a (row slice, column slice) of the whole; entries outside every block are not part
-of the balancing (their sums must already be taken out of u and v). Negative entries are kept
-apart as sparse matrices, the dense blocks holding P.
+The matrix is given as blocks, each placed at a (row slice, column slice) of the whole and
+written in place at the end: dense 2-D views (negative entries kept apart as sparse matrices),
+or blocks whose prior is an outer product of two small arrays (:class:`FactoredBlock`: the
+export and import blocks of a nested MRIO), summed without being formed. Entries outside
+every block are not part of the balancing (their sums must already be taken out of u and v).
 """
 
 from __future__ import annotations
@@ -24,7 +25,105 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-Block = tuple[np.ndarray, slice, slice]
+
+class DenseBlock:
+    """A dense 2-D view balanced in place; its negative entries kept apart, sparse."""
+
+    def __init__(self, view: np.ndarray, rows: slice, cols: slice) -> None:
+        self.view, self.rows, self.cols = view, rows, cols
+        mask = view < 0
+        self.neg: sp.csr_matrix | None = None
+        self.negatives = int(mask.sum())
+        if self.negatives:
+            i, j = np.nonzero(mask)
+            self.neg = sp.csr_matrix((-view[i, j], (i, j)), shape=view.shape)
+            view[i, j] = 0.0
+
+    def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Row sums of P diag(s) and of N diag(1/s) (None without negatives)."""
+        n = None if self.neg is None else self.neg @ inv_s
+        return self.view @ s, n
+
+    def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Column sums of diag(r) P and of diag(1/r) N."""
+        n = None if self.neg is None else self.neg.T @ inv_r
+        return r @ self.view, n
+
+    def finish(self, r: np.ndarray, s: np.ndarray) -> None:
+        """Write X = diag(r) P diag(s) - diag(1/r) N diag(1/s) into the view."""
+        self.view *= r[:, None]
+        self.view *= s[None, :]
+        if self.neg is not None:
+            coo = self.neg.tocoo()
+            self.view[coo.row, coo.col] = -coo.data * _inv(r[coo.row]) * _inv(s[coo.col])
+
+
+class FactoredBlock:
+    """A block whose prior is a product of two arrays, X = einsum(spec, f1, f2), with a 4-D
+    output ``ab cd`` whose rows are ``ab`` and columns ``cd`` (e.g. ``"pir,irj->pirj"``).
+
+    Sums over it cost the size of the factors, not of the block; signs are split as
+    P = f1+ f2+ + f1- f2-, N = f1+ f2- + f1- f2+. ``out`` (the 4-D view) receives X at the end.
+    """
+
+    def __init__(
+        self, out: np.ndarray, spec: str, f1: np.ndarray, f2: np.ndarray, rows: slice, cols: slice
+    ) -> None:
+        self.out, self.spec, self.rows, self.cols = out, spec, rows, cols
+        self.f1, self.f2 = f1, f2
+        self._paths: dict[str, list] = {}
+        ins, self.res = spec.split("->")
+        self.s1, self.s2 = ins.split(",")
+        self.rsub, self.csub = self.res[:2], self.res[2:]
+        self.rshape, self.cshape = out.shape[:2], out.shape[2:]
+        parts = []
+        for a in (np.maximum(f1, 0), np.maximum(-f1, 0)):
+            for b in (np.maximum(f2, 0), np.maximum(-f2, 0)):
+                parts.append((a, b) if a.any() and b.any() else None)
+        self.pos = [x for x in (parts[0], parts[3]) if x is not None]
+        self.negp = [x for x in (parts[1], parts[2]) if x is not None]
+        self.negatives = int((np.einsum(spec, f1, f2) < 0).sum()) if self.negp else 0
+
+    def _sum(self, pairs: list, vec: np.ndarray, sub: str, shape: tuple, to: str) -> np.ndarray:
+        if not pairs:
+            return None
+        expr = f"{self.s1},{self.s2},{sub}->{to}"
+        vec = vec.reshape(shape)
+        path = self._paths.get(expr)
+        if path is None:  # the contraction order, found once (small factors first)
+            path = np.einsum_path(expr, *pairs[0], vec, optimize="optimal")[0]
+            self._paths[expr] = path
+        out = np.einsum(expr, *pairs[0], vec, optimize=path)
+        for a, b in pairs[1:]:
+            out += np.einsum(expr, a, b, vec, optimize=path)
+        return out.reshape(-1)
+
+    def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        p = self._sum(self.pos, s, self.csub, self.cshape, self.rsub)
+        n = self._sum(self.negp, inv_s, self.csub, self.cshape, self.rsub)
+        return (np.zeros(int(np.prod(self.rshape))) if p is None else p), n
+
+    def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        p = self._sum(self.pos, r, self.rsub, self.rshape, self.csub)
+        n = self._sum(self.negp, inv_r, self.rsub, self.rshape, self.csub)
+        return (np.zeros(int(np.prod(self.cshape))) if p is None else p), n
+
+    def finish(self, r: np.ndarray, s: np.ndarray) -> None:
+        np.einsum(self.spec, self.f1, self.f2, out=self.out)
+        r4 = r.reshape(*self.rshape, 1, 1)
+        s4 = s.reshape(1, 1, *self.cshape)
+        if self.negp:
+            neg = self.out < 0
+            scaled = self.out / (r4 * s4)
+            self.out *= r4
+            self.out *= s4
+            self.out[neg] = scaled[neg]
+        else:
+            self.out *= r4
+            self.out *= s4
+
+
+Block = DenseBlock | FactoredBlock
 
 
 @dataclass(frozen=True)
@@ -76,8 +175,8 @@ def gras(
     Parameters
     ----------
     blocks
-        ``(view, rows, cols)``: a writable float64 2-D view and the slices of the whole
-        matrix's rows and columns it covers (blocks must not overlap).
+        :class:`DenseBlock` and :class:`FactoredBlock` objects, each covering a (row slice,
+        column slice) of the whole matrix (blocks must not overlap).
     u, v
         Row and column targets of the whole matrix (the parts covered by blocks).
     tol
@@ -92,35 +191,26 @@ def gras(
     """
     u = np.asarray(u, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
-    negs: list[sp.csr_matrix | None] = []
-    n_neg = 0
-    for view, _, _ in blocks:
-        mask = view < 0
-        if mask.any():
-            i, j = np.nonzero(mask)
-            negs.append(sp.csr_matrix((-view[i, j], (i, j)), shape=view.shape))
-            view[i, j] = 0.0
-            n_neg += i.size
-        else:
-            negs.append(None)
     scale = max(float(np.abs(u).max(initial=0.0)), float(np.abs(v).max(initial=0.0)), 1e-300)
 
     def row_parts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p, n = np.zeros_like(u), np.zeros_like(u)
         inv_s = _inv(s)
-        for (view, rs, cs), neg in zip(blocks, negs, strict=True):
-            p[rs] += view @ s[cs]
-            if neg is not None:
-                n[rs] += neg @ inv_s[cs]
+        for b in blocks:
+            bp, bn = b.row_parts(s[b.cols], inv_s[b.cols])
+            p[b.rows] += bp
+            if bn is not None:
+                n[b.rows] += bn
         return p, n
 
     def col_parts(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p, n = np.zeros_like(v), np.zeros_like(v)
         inv_r = _inv(r)
-        for (view, rs, cs), neg in zip(blocks, negs, strict=True):
-            p[cs] += r[rs] @ view
-            if neg is not None:
-                n[cs] += neg.T @ inv_r[rs]
+        for b in blocks:
+            bp, bn = b.col_parts(r[b.rows], inv_r[b.rows])
+            p[b.cols] += bp
+            if bn is not None:
+                n[b.cols] += bn
         return p, n
 
     s = np.ones_like(v)
@@ -139,11 +229,7 @@ def gras(
         if row_err <= tol and col_err <= tol:
             converged = True
             break
-    for (view, rs, cs), neg in zip(blocks, negs, strict=True):
-        view *= r[rs, None]
-        view *= s[None, cs]
-        if neg is not None:
-            coo = neg.tocoo()
-            rr, ss = r[rs][coo.row], s[cs][coo.col]
-            view[coo.row, coo.col] = -coo.data * _inv(rr) * _inv(ss)
-    return GrasResult(it, tol, converged, row_err, col_err, n_neg)
+    for b in blocks:
+        b.finish(r[b.rows], s[b.cols])
+    negatives = sum(b.negatives for b in blocks)
+    return GrasResult(it, tol, converged, row_err, col_err, negatives)

@@ -142,7 +142,7 @@ def _file(folder: Path, name: str) -> Path:
     return folder / name
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, text_first: bool = False) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(
             f"sub-national {path.name} does not exist",
@@ -150,15 +150,25 @@ def _read_csv(path: Path) -> pd.DataFrame:
             fix=f"write {path.name} into the sub-national folder (see footgrid nest --help)",
         )
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if text_first:  # numbers parsed by the C parser; the first column kept as text
+            head = pd.read_csv(path, nrows=0).columns
+            return pd.read_csv(path, dtype={head[0]: str} if len(head) else None)
+        return pd.read_csv(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read {path.name}: {exc}", file=path) from exc
 
 
 def _numbers(df: pd.DataFrame, path: Path, what: str) -> np.ndarray:
+    """The table as float64; a column that did not parse as numbers raises, naming the row."""
+    numeric = [pd.api.types.is_numeric_dtype(t) for t in df.dtypes]
+    if all(numeric):
+        return df.to_numpy(dtype=np.float64)
     out = np.empty(df.shape, dtype=np.float64)
     for j, c in enumerate(df.columns):
-        col = df[c].str.strip()
+        if numeric[j]:
+            out[:, j] = df[c].to_numpy(dtype=np.float64)
+            continue
+        col = df[c].astype(str).str.strip()
         num = pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64)
         bad = np.isnan(num) & ~col.str.lower().isin(["nan"]).to_numpy()
         if bad.any():
@@ -194,7 +204,7 @@ def _read_exports(path: Path, n: int) -> tuple[np.ndarray, list[str]]:
 
 
 def _read_imports(path: Path, width: int) -> tuple[np.ndarray, list[str]]:
-    df = _read_csv(path)
+    df = _read_csv(path, text_first=True)
     if len(df.columns) == 0 or str(df.columns[0]).strip() != "origin":
         raise InputError(
             "imports.csv must start with the column origin",
