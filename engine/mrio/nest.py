@@ -49,7 +49,7 @@ import scipy.sparse as sp
 
 from footgrid.errors import InputError, MRIOError
 from footgrid.mrio.concordance import load_concordance
-from footgrid.mrio.nest_gras import DenseBlock, FactoredBlock, GrasResult, gras
+from footgrid.mrio.nest_gras import DenseBlock, FactoredBlock, GrasResult, ProductBlock, gras
 from footgrid.mrio.nest_report import NestReport, national_comparison
 from footgrid.mrio.subnational import TOTAL, SubnationalMRIO, read_subnational
 from footgrid.mrio.tables import MRIOTables, load_mrio
@@ -87,6 +87,8 @@ class _Mapped:
     E: np.ndarray  # (P, S, F) exports to each foreign region (F = 1 when "total")
     Mi: np.ndarray  # (F, P, S) imports used by each province-sector (F = 1 when "total")
     Mf: np.ndarray  # (F, P, K) imports used by each province-category
+    rmap: sp.csr_matrix  # (n', P*S) provincial rows -> (province, global sector)
+    Zsub: np.ndarray  # (n', n') the provincial Z as read
 
 
 def nest(
@@ -342,7 +344,7 @@ def _map(
     n1 = len(sub.rows)
     Mi = np.asarray(imp[:, :n1] @ rmap).reshape(-1, P, S)
     Mf = np.asarray(imp[:, n1:] @ cmap).reshape(-1, P, K)
-    return _Mapped(provinces, D, Dy, np.ascontiguousarray(E), Mi, Mf)
+    return _Mapped(provinces, D, Dy, np.ascontiguousarray(E), Mi, Mf, rmap, sub.Z)
 
 
 def _by_region(
@@ -514,12 +516,18 @@ def _gras(
     Z2, Y2 = ZN4.reshape(n, n), YN4.reshape(n, -1)
     pr = slice(c * S, (c + P) * S)
     py = slice(c * K, (c + P) * K)
+    # Domestic Z: R^T Z' R (the provincial flows mapped), plus the proportional values of the
+    # pairs without provincial flows, kept sparse.
     dom = m.D.sum(axis=(0, 2)) != 0
-    ZN4[pc, :, pc, :] = np.where(dom[None, :, None, :], m.D, ZN4[pc, :, pc, :])
+    extra = None
+    if not dom.all():
+        fall = np.where(dom[None, :, None, :], 0.0, ZN4[pc, :, pc, :]).reshape(P * S, P * S)
+        extra = sp.csr_matrix(fall)
+        del fall
     domy = m.Dy.sum(axis=(0, 2)) != 0
     YN4[pc, :, pc, :] = np.where(domy[None, :, None, :], m.Dy, YN4[pc, :, pc, :])
-    blocks: list[DenseBlock | FactoredBlock] = [
-        DenseBlock(Z2[pr, pr], pr, pr),
+    blocks: list[DenseBlock | FactoredBlock | ProductBlock] = [
+        ProductBlock(Z2[pr, pr], m.rmap, m.Zsub, extra, pr, pr),
         DenseBlock(Y2[pr, py], pr, slice(n + py.start, n + py.stop)),
     ]
     e_prop = _safe_share(m.E, (0,), so[:, :, None])  # (P, S, F or 1)

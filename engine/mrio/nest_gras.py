@@ -123,7 +123,45 @@ class FactoredBlock:
             self.out *= s4
 
 
-Block = DenseBlock | FactoredBlock
+class ProductBlock:
+    """A non-negative block whose prior is R^T Z R + X: a small dense Z (n' x n') mapped by a
+    sparse R (n' x k), plus a sparse X (k x k) -- the domestic block of a nested MRIO (the
+    provincial flows mapped by the concordance, plus the pairs that fell back to output
+    shares). Sums cost the size of Z and R, not k x k; ``out`` (k x k view) receives X at the
+    end.
+    """
+
+    negatives = 0
+
+    def __init__(
+        self, out: np.ndarray, R: sp.csr_matrix, Z: np.ndarray, extra: sp.csr_matrix | None,
+        rows: slice, cols: slice,
+    ) -> None:  # fmt: skip
+        self.out, self.R, self.Z, self.extra, self.rows, self.cols = out, R, Z, extra, rows, cols
+        self.RT = R.T.tocsr()
+
+    def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, None]:
+        p = self.RT @ (self.Z @ (self.R @ s))
+        if self.extra is not None:
+            p += self.extra @ s
+        return p, None
+
+    def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, None]:
+        p = self.RT @ (self.Z.T @ (self.R @ r))
+        if self.extra is not None:
+            p += self.extra.T @ r
+        return p, None
+
+    def finish(self, r: np.ndarray, s: np.ndarray) -> None:
+        self.out[...] = self.RT @ np.asarray(self.Z @ self.R)
+        if self.extra is not None:
+            coo = self.extra.tocoo()
+            self.out[coo.row, coo.col] += coo.data
+        self.out *= r[:, None]
+        self.out *= s[None, :]
+
+
+Block = DenseBlock | FactoredBlock | ProductBlock
 
 
 @dataclass(frozen=True)

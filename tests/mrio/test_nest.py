@@ -149,6 +149,9 @@ def _perturbed(tmp: Path, negative: bool):
     imp = pd.read_csv(sub / "imports.csv")
     imp.iloc[:, 1:] = imp.iloc[:, 1:].to_numpy() * rng.uniform(0.7, 1.3, imp.iloc[:, 1:].shape)
     imp.to_csv(sub / "imports.csv", index=False)
+    Zp = pd.read_csv(sub / "Z.csv")  # no provincial flow agri -> elec: output-share fallback
+    Zp.iloc[0 :: len(SECTORS), 1 :: len(SECTORS)] = 0.0
+    Zp.to_csv(sub / "Z.csv", index=False)
     return g, sub, write_concordance(tmp / "conc.csv", RENAME)
 
 
@@ -161,6 +164,9 @@ def test_gras_meets_both_margins(tmp_path, negative) -> None:
     tables, report = footgrid.nest(g, sub, country="CN", concordance=conc, method="gras", tol=1e-11)
     res = report.gras
     assert res is not None and res.converged and res.iterations > 1
+    assert ("domestic Z", "agri", "elec") in set(
+        report.fallbacks[["block", "from", "to"]].itertuples(index=False, name=None)
+    )
     S, K, P = len(SECTORS), g.Y.shape[1] // len(REGIONS), len(PROVINCES)
     prov = tables.rows.get_level_values("region").isin(PROVINCES)
     provc = tables.cols.get_level_values("region").isin(PROVINCES)
