@@ -548,15 +548,15 @@ def _gras(
         a = np.broadcast_to(np.where(have[None], ratio, ep), (P, S, Fb)).copy()
         cz = slice(bn.start * S, bn.stop * S)
         cy = slice(n + bn.start * K, n + bn.stop * K)
-        blocks.append(FactoredBlock(ZN4[pc, :, bn, :], "pir,irj->pirj", a, zb, pr, cz))
-        blocks.append(FactoredBlock(YN4[pc, :, bn, :], "pir,irk->pirk", a, yb, pr, cy))
+        blocks.append(FactoredBlock(ZN4[pc, :, bn, :], "export", a, zb, pr, cz))
+        blocks.append(FactoredBlock(YN4[pc, :, bn, :], "export", a, yb, pr, cy))
     mi_prop = _safe_share(m.Mi, (1,), so[None])  # (F or 1, P, S)
     mf_prop = _safe_share(m.Mf, (1,), np.broadcast_to(tshare[None, :, None], m.Mf.shape))
     for ag, an, af in segs:
         rows = slice(an.start * S, an.stop * S)
         for arr4, glob, M, prop, cols, spec in (
-            (ZN4, g.Z4, m.Mi, mi_prop, pr, "rij,rqj->riqj"),
-            (YN4, g.Y4, m.Mf, mf_prop, slice(n + py.start, n + py.stop), "rik,rqk->riqk"),
+            (ZN4, g.Z4, m.Mi, mi_prop, pr, "import"),
+            (YN4, g.Y4, m.Mf, mf_prop, slice(n + py.start, n + py.stop), "import"),
         ):
             gb = glob[ag, :, c, :]  # (F_a, S, S|K)
             if M.shape[0] == 1:

@@ -21,6 +21,7 @@ every block are not part of the balancing (their sums must already be taken out 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -30,7 +31,10 @@ class DenseBlock:
     """A dense 2-D view balanced in place; its negative entries kept apart, sparse."""
 
     def __init__(self, view: np.ndarray, rows: slice, cols: slice) -> None:
-        self.view, self.rows, self.cols = view, rows, cols
+        self.target, self.rows, self.cols = view, rows, cols
+        view = self.view = np.ascontiguousarray(view)  # strided views make slow products
+        if view is self.target:
+            self.view = view = view.copy()
         mask = view < 0
         self.neg: sp.csr_matrix | None = None
         self.negatives = int(mask.sum())
@@ -56,60 +60,82 @@ class DenseBlock:
         if self.neg is not None:
             coo = self.neg.tocoo()
             self.view[coo.row, coo.col] = -coo.data * _inv(r[coo.row]) * _inv(s[coo.col])
+        self.target[...] = self.view
 
 
 class FactoredBlock:
-    """A block whose prior is a product of two arrays, X = einsum(spec, f1, f2), with a 4-D
-    output ``ab cd`` whose rows are ``ab`` and columns ``cd`` (e.g. ``"pir,irj->pirj"``).
+    """A block whose prior is a product of two small arrays (the export and import blocks of a
+    nested MRIO), summed without being formed; ``out`` (4-D view) receives X at the end.
 
-    Sums over it cost the size of the factors, not of the block; signs are split as
-    P = f1+ f2+ + f1- f2-, N = f1+ f2- + f1- f2+. ``out`` (the 4-D view) receives X at the end.
+    ``kind="export"``: X[(p, i), (r, j)] = f1[p, i, r] * f2[i, r, j]; ``kind="import"``:
+    X[(r, i), (q, j)] = f1[r, i, j] * f2[r, q, j]. Signs are split as P = f1+ f2+ + f1- f2-,
+    N = f1+ f2- + f1- f2+.
     """
 
+    SPECS: ClassVar[dict[str, str]] = {"export": "pir,irj->pirj", "import": "rij,rqj->riqj"}
+
     def __init__(
-        self, out: np.ndarray, spec: str, f1: np.ndarray, f2: np.ndarray, rows: slice, cols: slice
+        self, out: np.ndarray, kind: str, f1: np.ndarray, f2: np.ndarray, rows: slice, cols: slice
     ) -> None:
-        self.out, self.spec, self.rows, self.cols = out, spec, rows, cols
+        self.out, self.kind, self.rows, self.cols = out, kind, rows, cols
         self.f1, self.f2 = f1, f2
-        self._paths: dict[str, list] = {}
-        ins, self.res = spec.split("->")
-        self.s1, self.s2 = ins.split(",")
-        self.rsub, self.csub = self.res[:2], self.res[2:]
         self.rshape, self.cshape = out.shape[:2], out.shape[2:]
         parts = []
-        for a in (np.maximum(f1, 0), np.maximum(-f1, 0)):
-            for b in (np.maximum(f2, 0), np.maximum(-f2, 0)):
-                parts.append((a, b) if a.any() and b.any() else None)
+        for x in (np.maximum(f1, 0), np.maximum(-f1, 0)):
+            for y in (np.maximum(f2, 0), np.maximum(-f2, 0)):
+                if not (x.any() and y.any()):
+                    parts.append(None)
+                elif kind == "export":  # the (r, i, j) layout for batched products over r
+                    parts.append((x, np.ascontiguousarray(y.transpose(1, 0, 2))))
+                else:
+                    parts.append((np.ascontiguousarray(x), y))
         self.pos = [x for x in (parts[0], parts[3]) if x is not None]
         self.negp = [x for x in (parts[1], parts[2]) if x is not None]
+        spec = self.SPECS[kind]
         self.negatives = int((np.einsum(spec, f1, f2) < 0).sum()) if self.negp else 0
 
-    def _sum(self, pairs: list, vec: np.ndarray, sub: str, shape: tuple, to: str) -> np.ndarray:
+    def _rows(self, pairs: list, vec: np.ndarray) -> np.ndarray | None:
         if not pairs:
             return None
-        expr = f"{self.s1},{self.s2},{sub}->{to}"
-        vec = vec.reshape(shape)
-        path = self._paths.get(expr)
-        if path is None:  # the contraction order, found once (small factors first)
-            path = np.einsum_path(expr, *pairs[0], vec, optimize="optimal")[0]
-            self._paths[expr] = path
-        out = np.einsum(expr, *pairs[0], vec, optimize=path)
-        for a, b in pairs[1:]:
-            out += np.einsum(expr, a, b, vec, optimize=path)
+        out = np.zeros(self.rshape)
+        v = vec.reshape(self.cshape)
+        for a, b in pairs:
+            if self.kind == "export":  # a (P, S, F), b (F, S, S): sum_r a[p,i,r] b[r,i,:]·v[r]
+                w = np.matmul(b, v[:, :, None])[..., 0]  # (F, S)
+                out += np.einsum("pir,ri->pi", a, w)
+            else:  # a (F, S, S) = f1, b (F, P, S) = f2
+                w = np.einsum("rqj,qj->rj", b, v)
+                out += np.matmul(a, w[:, :, None])[..., 0]
+        return out.reshape(-1)
+
+    def _cols(self, pairs: list, vec: np.ndarray) -> np.ndarray | None:
+        if not pairs:
+            return None
+        out = np.zeros(self.cshape)
+        v = vec.reshape(self.rshape)
+        for a, b in pairs:
+            if self.kind == "export":
+                t = np.einsum("pir,pi->ri", a, v)  # (F, S)
+                out += np.matmul(t[:, None, :], b)[:, 0, :]
+            else:
+                t = np.matmul(v[:, None, :], a)[:, 0, :]  # (F, S)
+                out += np.einsum("rqj,rj->qj", b, t)
         return out.reshape(-1)
 
     def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        p = self._sum(self.pos, s, self.csub, self.cshape, self.rsub)
-        n = self._sum(self.negp, inv_s, self.csub, self.cshape, self.rsub)
-        return (np.zeros(int(np.prod(self.rshape))) if p is None else p), n
+        p = self._rows(self.pos, s)
+        return (np.zeros(int(np.prod(self.rshape))) if p is None else p), self._rows(
+            self.negp, inv_s
+        )
 
     def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        p = self._sum(self.pos, r, self.rsub, self.rshape, self.csub)
-        n = self._sum(self.negp, inv_r, self.rsub, self.rshape, self.csub)
-        return (np.zeros(int(np.prod(self.cshape))) if p is None else p), n
+        p = self._cols(self.pos, r)
+        return (np.zeros(int(np.prod(self.cshape))) if p is None else p), self._cols(
+            self.negp, inv_r
+        )
 
     def finish(self, r: np.ndarray, s: np.ndarray) -> None:
-        np.einsum(self.spec, self.f1, self.f2, out=self.out)
+        np.einsum(self.SPECS[self.kind], self.f1, self.f2, out=self.out)
         r4 = r.reshape(*self.rshape, 1, 1)
         s4 = s.reshape(1, 1, *self.cshape)
         if self.negp:
