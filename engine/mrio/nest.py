@@ -143,8 +143,9 @@ def nest(
     ------
     InputError
         Unknown method; provinces, sectors or categories the concordance or the global table
-        lacks; a country not in the global MRIO; negative flows (proportional; negative Z
-        under either method); provincial exports exceeding output; non-finite values.
+        lacks; a country not in the global MRIO; negative flows (proportional; negative Z,
+        exports or imports used by sectors under either method); provincial exports exceeding
+        output; non-finite values.
     MRIOError
         A global table whose regions do not share sectors and categories; a nested table that
         fails validation (e.g. GRAS that cannot meet the margins).
@@ -240,17 +241,21 @@ def _check_values(sub: SubnationalMRIO, method: str) -> None:
             row=[int(r) for r in over],
             fix="check the units and the row order of exports.csv against rows.csv",
         )
-    checks = [("Z", sub.Z, "rows.csv")]
+    n1 = len(sub.rows)
+    # Negative intermediate flows and exports would make negative Z under either method;
+    # negative final demand (inventory changes) only GRAS can keep.
+    checks = [("Z", sub.Z, True), ("exports.csv", sub.exports, True),
+              ("imports.csv", sub.imports[:, :n1], True)]  # fmt: skip
     if method == "proportional":
-        checks += [("Y", sub.Y, "rows.csv"), ("exports.csv", sub.exports, "rows.csv"),
-                   ("imports.csv", sub.imports, "origin")]  # fmt: skip
-    for name, arr, _ in checks:
+        checks += [("Y", sub.Y, False), ("imports.csv", sub.imports[:, n1:], False)]
+    for name, arr, always in checks:
         neg = arr < 0
         if neg.any():
             r = np.flatnonzero(neg.any(axis=1))
             fix = (
-                "intermediate flows must be >= 0; fix or zero those entries"
-                if name == "Z"
+                "intermediate flows, exports and imports used by sectors must be >= 0; fix or "
+                "zero those entries"
+                if always
                 else "use --method gras (it keeps negative entries such as changes in "
                 "inventories), or zero those entries"
             )

@@ -240,7 +240,15 @@ def test_error_negative_flow_under_proportional(tmp_path) -> None:
 
     err = _bad(tmp_path, edit, "negative")
     assert err.row == [1] and err.file.endswith("imports.csv")
-    assert "gras" in err.fix
+    assert ">= 0" in err.fix  # an import used by a sector: negative under either method
+
+    def edit_y(sub, conc):
+        df = pd.read_parquet(sub / "Y.parquet")
+        df.iloc[5, 2] = -1.0
+        df.to_parquet(sub / "Y.parquet")
+
+    err = _bad(tmp_path / "y", edit_y, "negative")
+    assert err.row == [5] and "gras" in err.fix
 
 
 def test_error_exports_exceed_output(tmp_path) -> None:
