@@ -306,3 +306,22 @@ def test_category_concordance_and_bad_global(tmp_path) -> None:
         footgrid.nest(bad, sub, country="CN", concordance=conc, category_concordance=cc)
     with pytest.raises(InputError, match="unknown nesting method"):
         footgrid.nest(g, sub, country="CN", concordance=conc, method="ras")
+
+
+def test_error_province_unknown_or_clashing(tmp_path) -> None:
+    def edit(sub, conc):
+        df = pd.read_csv(sub / "cols.csv")
+        df.loc[0, "region"] = "CN-99"
+        df.to_csv(sub / "cols.csv", index=False)
+
+    err = _bad(tmp_path, edit, "province 'CN-99' that rows.csv does not have")
+    assert err.row == [0] and err.file.endswith("cols.csv")
+
+    def clash(sub, conc):
+        for name in ("rows.csv", "cols.csv"):
+            df = pd.read_csv(sub / name)
+            df["region"] = df["region"].replace("CN-44", "US")
+            df.to_csv(sub / name, index=False)
+
+    err = _bad(tmp_path / "c", clash, "province 'US' has the name of a region")
+    assert err.file.endswith("rows.csv")
