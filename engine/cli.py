@@ -10,7 +10,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from footgrid.errors import FootgridError
+from footgrid.analysis.compare import write_comparison
+from footgrid.analysis.report import write_report
+from footgrid.demo.run import run_demo
+from footgrid.errors import ConfigError, FootgridError
+from footgrid.execution.pipeline import grid_emissions as grid
+from footgrid.execution.pipeline import run
 
 log = logging.getLogger("footgrid")
 
@@ -93,33 +98,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.command == "grid":
-        from footgrid.execution.pipeline import grid_emissions as grid
-
         ds = grid(args.config, progress=not args.quiet)
         _print_balance(ds, args.quiet)
     elif args.command == "run":
-        from footgrid.execution.pipeline import run
-
         ds = run(args.config, resume=args.resume, progress=not args.quiet)
         _print_balance(ds, args.quiet)
     elif args.command == "demo":
-        from footgrid.demo.run import run_demo
-
         run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
-        from footgrid.analysis.report import write_report
-
         if (args.polygons is None) != (args.field is None):
-            from footgrid.errors import ConfigError
-
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
         index = write_report(args.store, out, polygons=args.polygons, field=args.field)
         if not args.quiet:
             print(f"report: {index}")
     elif args.command == "compare":
-        from footgrid.analysis.compare import write_comparison
-
         index = write_comparison(args.store_a, args.store_b, Path(args.out))
         if not args.quiet:
             print(f"comparison: {index}")

@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from footgrid.errors import ConfigError
+from footgrid.mrio.attribution import ZERO_OUTPUT
+from footgrid.mrio.consumers import CATEGORIES
+from footgrid.mrio.tables import FORMATS, NEGATIVE_FINAL_DEMAND
 
 # Schema: section -> key -> (accepted types, default). ``REQUIRED`` marks keys without default.
 REQUIRED = object()
@@ -63,12 +66,15 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "dtype": ((str,), "float32"),
     },
 }
+#: Value types of the stored rasters (``[output] dtype``).
+DTYPES = ("float32", "float64")
+#: Keys with a fixed set of values; each list is owned by the module that uses the value.
 _CHOICES = {
-    ("mrio", "format"): ("auto", "pymrio", "exiobase3", "tables"),
-    ("mrio", "zero_output"): ("error", "drop"),
-    ("mrio", "negative_final_demand"): ("error", "allow"),
-    ("consumers", "categories"): ("keep", "sum"),
-    ("output", "dtype"): ("float32", "float64"),
+    ("mrio", "format"): FORMATS,
+    ("mrio", "zero_output"): ZERO_OUTPUT,
+    ("mrio", "negative_final_demand"): NEGATIVE_FINAL_DEMAND,
+    ("consumers", "categories"): CATEGORIES,
+    ("output", "dtype"): DTYPES,
 }
 _PATH_KEYS = {
     ("points", "path"),

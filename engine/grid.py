@@ -12,6 +12,7 @@ import pyproj
 from affine import Affine
 
 from footgrid.errors import ConfigError
+from footgrid.kernels import cell_index
 
 #: Relative tolerance under which a CRS's areal scale counts as exactly 1 (equal-area).
 _EQUAL_AREA_TOL = 1e-9
@@ -287,8 +288,6 @@ class Grid:
     # ------------------------------------------------------------------ points
     def cell_index(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Flat cell index (``row * nx + col``) of points in the grid CRS; -1 outside."""
-        from footgrid.kernels import cell_index
-
         return cell_index(
             np.ascontiguousarray(x, dtype=np.float64),
             np.ascontiguousarray(y, dtype=np.float64),

@@ -31,9 +31,8 @@ from footgrid.kernels.gridding import (
 #: so sorting points by block buys nothing. Results are identical either way.
 DIRECT_MAX_BYTES = 4 * 2**20
 #: Edge (cells) of the blocks points are sorted into: a 256 × 256 float64 block (512 KiB) stays in
-#: a core's L2 cache (1 MiB here) while its points are added. Any stable partition gives the same
-#: raster. Measured at 10 M points, 1 km (B1), before the passes were vectorised: 128 -> 0.093 s,
-#: 256 -> 0.081 s, 512 -> 0.095 s.
+#: a core's L2 cache while its points are added. Any stable partition gives the same raster; the
+#: block sizes tried are in benchmarks/README.md (B1).
 BLOCK = 256
 
 

@@ -19,9 +19,11 @@ import numpy as np
 import pandas as pd
 import pyproj
 from numpy.typing import ArrayLike
+from rasterio.features import rasterize
 
 from footgrid.analysis.layers import GridInfo
 from footgrid.errors import InputError
+from footgrid.io.polygons import read_polygons as _read
 
 __all__ = [
     "OUTSIDE",
@@ -101,8 +103,6 @@ def read_polygons(path: str | os.PathLike, field: str):  # -> geopandas.GeoDataF
     The same reader and checks as the ``[regions]`` polygons
     (:func:`footgrid.io.polygons.read_polygons`).
     """
-    from footgrid.io.polygons import read_polygons as _read
-
     return _read(path, field, option="polygons")
 
 
@@ -141,8 +141,6 @@ def rasterize_zones(polygons, field: str, grid: GridInfo) -> Zones:
     -------
     Zones
     """
-    from rasterio.features import rasterize
-
     gdf = polygons if not isinstance(polygons, (str, os.PathLike)) else None
     if gdf is None:
         gdf = read_polygons(polygons, field)

@@ -22,6 +22,7 @@ import xarray as xr
 from affine import Affine
 
 from footgrid.errors import InputError
+from footgrid.store.lifecycle import open_store as _open_store
 
 __all__ = [
     "GridInfo",
@@ -56,35 +57,20 @@ def open_store(store: str | os.PathLike | xr.Dataset) -> xr.Dataset:
     """
     if isinstance(store, xr.Dataset):
         ds, where = store, None
+        # A Dataset opened without decode_coords="all" has the grid mapping as a data
+        # variable, where rioxarray does not look for the CRS: make it a coordinate again.
+        mapping = {ds[v].attrs.get("grid_mapping") for v in ds.data_vars} | {"spatial_ref"}
+        mapping = [m for m in mapping if m and m in ds.data_vars]
+        if mapping:
+            ds = ds.set_coords(mapping)
+        if "complete" in ds.attrs and not _truthy(ds.attrs["complete"]):
+            raise InputError(
+                "the output store is incomplete (its run was interrupted)",
+                fix="finish it with 'footgrid run CONFIG --resume' and report again",
+            )
     else:
         where = os.fspath(store)
-        if not os.path.isdir(where):
-            raise InputError(
-                "the output store does not exist",
-                file=where,
-                fix="pass the .zarr folder written by 'footgrid run' or 'footgrid grid'",
-            )
-        # Stores are written without consolidated metadata (it is not part of Zarr v3).
-        try:
-            ds = xr.open_zarr(where, consolidated=False)
-        except (OSError, ValueError, KeyError) as exc:
-            raise InputError(
-                f"cannot read the output store as Zarr ({exc})",
-                file=where,
-                fix="pass the .zarr folder written by footgrid",
-            ) from exc
-    # After open_zarr the 0-d grid-mapping variable comes back as a data variable, where
-    # rioxarray does not look for the CRS: make it a coordinate again.
-    mapping = {ds[v].attrs.get("grid_mapping") for v in ds.data_vars} | {"spatial_ref"}
-    mapping = [m for m in mapping if m and m in ds.data_vars]
-    if mapping:
-        ds = ds.set_coords(mapping)
-    if "complete" in ds.attrs and not _truthy(ds.attrs["complete"]):
-        raise InputError(
-            "the output store is incomplete (its run was interrupted)",
-            file=where,
-            fix="finish it with 'footgrid run CONFIG --resume' and report again",
-        )
+        ds = _open_store(where)
     missing = [v for v in REQUIRED if v not in ds.variables]
     if "footprint" in ds.variables and "domestic" not in ds.coords:
         missing.append("domestic (coordinate)")

@@ -33,6 +33,7 @@ from footgrid.analysis.hotspots import Zones, rasterize_zones, top_cells, zonal_
 from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
 from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
 from footgrid.analysis.shares import share_tables
+from footgrid.errors import InputError
 
 __all__ = ["FRACTIONS", "format_headline", "headline", "write_report"]
 
@@ -306,8 +307,6 @@ def write_report(
     pathlib.Path
         Path of ``index.html``.
     """
-    from footgrid.errors import InputError
-
     if (polygons is None) != (field is None):
         raise InputError(
             "zonal sums need both a polygon file and its field",

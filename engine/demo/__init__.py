@@ -1,8 +1,9 @@
 """The offline demo: a seeded generator of a realistic national input bundle.
 
-``footgrid demo`` calls :func:`write_bundle` (firms around real Chinese cities, a synthetic nested
-MRIO calibrated to the reference study's national shares, concordance, consumer groups, province
-polygons and ``config.toml``), then runs the pipeline and the report on the bundle.
+``footgrid demo`` calls :func:`write_bundle` (firms around real Chinese cities, a synthetic
+nested MRIO calibrated to the national shares of Yang et al. (2020, Nat. Commun. 11:2237),
+concordance, consumer groups, province polygons and ``config.toml``), then runs the pipeline
+and the report on the bundle.
 """
 
 from __future__ import annotations

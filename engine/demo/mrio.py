@@ -1,4 +1,4 @@
-"""Synthetic nested MRIO for the demo, calibrated to the reference study's national shares.
+"""Synthetic nested MRIO for the demo, calibrated to the national shares of Yang et al. (2020).
 
 31 Chinese provinces × 15 sectors sit inside a world of 10 foreign regions with the same sectors;
 final demand has three categories (households, government, capital formation; no inventory
@@ -70,7 +70,7 @@ CATEGORIES: tuple[str, ...] = ("households", "government", "capital")
 #: Consumer label of all Chinese provinces.
 HOME = "CN"
 
-#: Calibration targets (fractions): the reference study's national figures for 2012.
+#: Calibration targets (fractions): the national figures for 2012 of Yang et al. (2020).
 TARGETS: dict[str, float] = {
     "foreign_share": 0.146,  # of all emissions, driven by consumers other than CN
     "US_of_foreign": 0.23,

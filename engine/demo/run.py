@@ -6,6 +6,10 @@ import logging
 import time
 from pathlib import Path
 
+from footgrid.analysis.report import format_headline, headline, write_report
+from footgrid.demo import write_bundle
+from footgrid.execution.pipeline import run
+
 log = logging.getLogger("footgrid")
 
 DEMO_LABEL = "synthetic demo calibrated to published national shares"
@@ -24,10 +28,6 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
 
     Returns the opened store (``xarray.Dataset``).
     """
-    from footgrid.analysis.report import format_headline, headline, write_report
-    from footgrid.demo import write_bundle
-    from footgrid.execution.pipeline import run
-
     t0 = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     kwargs = {"seed": seed} if n_firms is None else {"seed": seed, "n_firms": n_firms}

@@ -1,7 +1,10 @@
-"""Points partitioned by tile, and the dask graph of per-(consumer chunk × tile) blocks.
+"""Blocks: points partitioned by tile, what blocks a tile has, and how one is computed.
 
-Each task computes one block with a Numba kernel and writes it straight into the Zarr store, so
-peak memory is a few blocks, not the grid. Graph names derive from ``dask.base.tokenize``.
+A block is the emission raster of one tile, or the footprint of one chunk of consumers on one
+tile. Both execution plans (in memory, larger than memory) enumerate a tile's blocks with
+:meth:`BlockSpec.blocks_of_tile` and compute each with :meth:`BlockSpec.compute`: a Numba
+kernel fills the block, which is written straight into the Zarr store and journalled, so peak
+memory is a few blocks, not the grid.
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 import numpy as np
-from dask.base import tokenize
 
 from footgrid import store
 from footgrid.execution.threads import cpu_count, range_offsets, run_jobs, split
@@ -24,7 +25,6 @@ from footgrid.kernels import (
     clear_cells,
     count_tiles,
     emission_block,
-    group_by_cell,
     place_points,
 )
 
@@ -149,118 +149,110 @@ def _zeroed(shape: tuple[int, int], dtype: str, cells: np.ndarray) -> Iterator[n
     _SCRATCH.free[dtype] = buf
 
 
-def _emissions_task(
-    path: str, label: str, pts: tuple, rows: slice, cols: slice, dtype: str
-) -> float:
-    cells, starts, _, emission = pts
-    h, w = rows.stop - rows.start, cols.stop - cols.start
-    with _zeroed((1, h * w), dtype, cells) as out:
-        total = emission_block(cells, starts, emission, out[0])
-        store.write_block(path, "emissions", (rows, cols), out.reshape(h, w), None)
-    store.journal_block(path, label, [total])
-    return total
+@dataclass(frozen=True, order=True)
+class BlockId:
+    """One block of the store: the emission tile (``chunk`` -1) or a footprint block.
 
+    ``label`` is the block's name in the store's journal (``e_<tile>``, ``f_<chunk>_<tile>``).
+    """
 
-def _footprint_task(
-    path: str,
-    label: str,
-    pts: tuple,
-    coef: np.ndarray,
-    consumers: slice,
-    n_categories: int,
-    rows: slice,
-    cols: slice,
-    dtype: str,
-) -> np.ndarray:
-    cells, starts, key, emission = pts
-    h, w = rows.stop - rows.start, cols.stop - cols.start
-    n_cons = consumers.stop - consumers.start
-    with _zeroed((n_cons * n_categories, h * w), dtype, cells) as out:
-        sums, abs_sums = attribute_block(
-            cells, starts, key, emission, coef, consumers.start * n_categories, out
-        )
-        cube = out.reshape(n_cons, n_categories, h, w)
-        nonzero = abs_sums.reshape(n_cons, n_categories).sum(axis=1) > 0
-        store.write_block(path, "footprint", (consumers, slice(None), rows, cols), cube, nonzero)
-    store.journal_block(path, label, sums.tolist())
-    return sums
+    tile: int
+    chunk: int = -1
+
+    @property
+    def is_footprint(self) -> bool:
+        """Whether this is a footprint block (a consumer chunk) rather than the emission tile."""
+        return self.chunk >= 0
+
+    @property
+    def label(self) -> str:
+        """The journal label."""
+        return f"f_{self.chunk}_{self.tile}" if self.is_footprint else f"e_{self.tile}"
+
+    @classmethod
+    def from_label(cls, label: str) -> BlockId:
+        """The block a journal label names (the inverse of :attr:`label`)."""
+        kind, *nums = label.split("_")
+        if kind == "e" and len(nums) == 1:
+            return cls(int(nums[0]))
+        if kind == "f" and len(nums) == 2:
+            return cls(int(nums[1]), int(nums[0]))
+        raise ValueError(f"not a block label: {label!r}")
 
 
 def consumer_chunks(n_consumers: int, size: int) -> list[slice]:
-    """The consumer ranges of footprint blocks: ``size`` consumers each, the last one shorter.
-
-    Block ``f_<i>_<tile>`` holds the consumers of range ``i``.
-    """
+    """The consumer ranges of footprint blocks: ``size`` consumers each, the last one shorter."""
     return [slice(c, min(c + size, n_consumers)) for c in range(0, n_consumers, size)]
 
 
-@dataclass(frozen=True)
-class BlockGraph:
-    """A dask graph (plain dict), its output keys and their block labels.
+@dataclass(frozen=True, eq=False)
+class BlockSpec:
+    """What every block of a run needs: the store, the grid, the coefficients and the layout.
 
-    Labels are ``e_<tile>`` for emission tiles and ``f_<consumer chunk>_<tile>`` for footprint
-    blocks; each task returns its block's float64 sum (per column for footprint blocks).
+    ``coef`` (keys × consumers·categories, float64) is None for production-only runs, which
+    have emission blocks only.
     """
 
-    dsk: dict[Any, Any]
-    keys: list[tuple]
-    labels: list[str]
+    path: str
+    grid: Grid
+    coef: np.ndarray | None
+    n_consumers: int
+    n_categories: int
+    consumer_chunk: int
+    dtype: str
 
+    @property
+    def chunks(self) -> list[slice]:
+        """Consumer ranges of the footprint blocks (none without coefficients)."""
+        if self.coef is None:
+            return []
+        return consumer_chunks(self.n_consumers, self.consumer_chunk)
 
-def block_graph(
-    path: str,
-    tp: TiledPoints,
-    coef: np.ndarray | None,
-    n_consumers: int,
-    n_categories: int,
-    consumer_chunk: int,
-    dtype: str,
-    skip: set[str],
-) -> BlockGraph:
-    """One task per non-empty tile for ``emissions`` and one per (consumer chunk × tile) block.
+    def blocks_of_tile(self, tile: int, skip: frozenset[BlockId] = frozenset()) -> list[BlockId]:
+        """The blocks of ``tile`` not in ``skip`` (already written by an interrupted run)."""
+        blocks = [BlockId(tile)] + [BlockId(tile, c) for c in range(len(self.chunks))]
+        return [b for b in blocks if b not in skip]
 
-    Blocks whose label is in ``skip`` (already written by an interrupted run) get no task.
-    Names are deterministic: the same inputs give the same graph.
-    """
-    token = tokenize(path, tp, coef, n_consumers, n_categories, consumer_chunk, dtype)
-    grid = tp.grid
-    dsk: dict[Any, Any] = {}
-    keys: list[tuple] = []
-    labels: list[str] = []
-    coef_key = f"coef-{token}"
-    if coef is not None:
-        dsk[coef_key] = coef
-    chunks = consumer_chunks(n_consumers, consumer_chunk)
-    for t in tp.nonempty().tolist():
-        rows, cols = grid.tile_slices(t)
-        pkey = (f"points-{token}", t)
-        needed = False
-        label = f"e_{t}"
-        if label not in skip:
-            k = (f"emissions-{token}", t)
-            dsk[k] = (_emissions_task, path, label, pkey, rows, cols, dtype)
-            keys.append(k)
-            labels.append(label)
-            needed = True
-        if coef is not None:
-            for ci, cs in enumerate(chunks):
-                label = f"f_{ci}_{t}"
-                if label in skip:
-                    continue
-                k = (f"footprint-{token}", ci, t)
-                dsk[k] = (
-                    _footprint_task, path, label, pkey, coef_key, cs, n_categories, rows, cols,
-                    dtype,
-                )  # fmt: skip
-                keys.append(k)
-                labels.append(label)
-                needed = True
-        if needed:
-            # The tile's points grouped by cell, once, for all its blocks (``pts`` of the
-            # tasks above: ``cells, starts, key, emission``).
-            dsk[pkey] = (
-                group_by_cell,
-                *tp.tile(t),
-                (rows.stop - rows.start) * (cols.stop - cols.start),
-            )
-    return BlockGraph(dsk, keys, labels)
+    def compute(self, block: BlockId, pts: tuple) -> np.ndarray:
+        """Compute ``block`` from its tile's points grouped by cell, write and journal it.
+
+        ``pts`` is :func:`footgrid.kernels.group_by_cell`'s ``(cells, starts, key, emission)``.
+        Returns the block's float64 sums: its total for the emission tile, one per
+        (consumer, category) column for footprint blocks.
+        """
+        rows, cols = self.grid.tile_slices(block.tile)
+        h, w = rows.stop - rows.start, cols.stop - cols.start
+        cells, starts, key, emission = pts
+        if not block.is_footprint:
+            with _zeroed((1, h * w), self.dtype, cells) as out:
+                total = emission_block(cells, starts, emission, out[0])
+                store.write_block(self.path, "emissions", (rows, cols), out.reshape(h, w))
+            sums = np.array([total])
+        else:
+            consumers = self.chunks[block.chunk]
+            n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
+            with _zeroed((n_cons * n_cat, h * w), self.dtype, cells) as out:
+                sums, abs_sums = attribute_block(
+                    cells, starts, key, emission, self.coef, consumers.start * n_cat, out
+                )
+                cube = out.reshape(n_cons, n_cat, h, w)
+                nonzero = abs_sums.reshape(n_cons, n_cat).sum(axis=1) > 0
+                index = (consumers, slice(None), rows, cols)
+                store.write_block(self.path, "footprint", index, cube, nonzero)
+        store.journal_block(self.path, block.label, sums.tolist())
+        return sums
+
+    def column_sums(self, sums: dict[BlockId, np.ndarray]) -> np.ndarray:
+        """Footprint blocks' sums added up per (consumer, category) column."""
+        n_cat = self.n_categories
+        per_col = np.zeros(self.n_consumers * n_cat)
+        chunks = consumer_chunks(self.n_consumers, self.consumer_chunk)
+        for block, v in sums.items():
+            if block.is_footprint:
+                c0 = chunks[block.chunk].start * n_cat
+                per_col[c0 : c0 + len(v)] += v
+        return per_col
+
+    def __dask_tokenize__(self) -> tuple:
+        return (BlockSpec, self.path, self.grid, self.coef, self.n_consumers,
+                self.n_categories, self.consumer_chunk, self.dtype)  # fmt: skip

@@ -18,10 +18,7 @@ same kernels.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +29,27 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from footgrid import store
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError
-from footgrid.execution.blocks import _emissions_task, _footprint_task, consumer_chunks
-from footgrid.execution.scheduler import compute_tasks
+from footgrid.execution.blocks import BlockId, BlockSpec
+from footgrid.execution.plan import (
+    Plan,
+    finite_bounds,
+    grid_crs,
+    grid_from,
+    layout_for,
+    merge_bounds,
+    read_regions,
+    regions_from_polygons,
+    territory_for,
+    totals_cube,
+)
+from footgrid.execution.scheduler import Scheduler
 from footgrid.grid import Grid
 from footgrid.io.points import Points, expand_paths, points_from_frame
 from footgrid.kernels import group_by_cell
 from footgrid.ledger import Ledger
+from footgrid.mrio.link import link_rows
 
 log = logging.getLogger("footgrid")
 
@@ -124,8 +133,6 @@ def read_frame(cfg: Config) -> dd.DataFrame:
 def _partition_points(
     df: pd.DataFrame, i: int, cfg: Config, polygons: Any, ledger: Ledger
 ) -> Points:
-    from footgrid.execution.pipeline import regions_from_polygons
-
     source = f"{cfg.points['path']} (partition {i})"
     pts = points_from_frame(df, source, cfg.points, ledger)
     if polygons is not None:
@@ -137,8 +144,6 @@ def _summary(
     df: pd.DataFrame, i: int, cfg: Config, polygons: Any, crs: Any, grid: Grid | None
 ) -> dict[str, Any]:
     """Pass over one partition: ledger, extents and tonnes per key (inside ``grid`` if given)."""
-    from footgrid.execution.pipeline import finite_bounds
-
     ledger = Ledger()
     pts = _partition_points(df, i, cfg, polygons, ledger)
     out: dict[str, Any] = {"lonlat": finite_bounds(*pts.lonlat()) if crs is None else None}
@@ -202,17 +207,7 @@ def _tile_frame(
     )
 
 
-def _blocks(
-    frame: pd.DataFrame,
-    path: str,
-    grid: Grid,
-    coef: np.ndarray | None,
-    n_consumers: int,
-    n_categories: int,
-    consumer_chunk: int,
-    dtype: str,
-    skip: frozenset[str],
-) -> dict[str, np.ndarray]:
+def _blocks(frame: pd.DataFrame, spec: BlockSpec, skip: frozenset[BlockId]) -> dict:
     """Every block of the tiles in one shuffled partition, points in input order."""
     frame = frame.sort_values(["tile", "seq"], kind="stable")
     tiles = frame["tile"].to_numpy()
@@ -221,97 +216,44 @@ def _blocks(
     e = np.ascontiguousarray(frame["emission"].to_numpy(), dtype=np.float64)
     starts = np.flatnonzero(np.r_[True, tiles[1:] != tiles[:-1]]) if len(tiles) else []
     ends = np.r_[starts[1:], len(tiles)] if len(tiles) else []
-    out: dict[str, np.ndarray] = {}
-    chunks = consumer_chunks(n_consumers, consumer_chunk)
+    out: dict[BlockId, np.ndarray] = {}
     for s, t_end in zip(starts, ends, strict=True):
         t = int(tiles[s])
-        rows, cols = grid.tile_slices(t)
-        pts = group_by_cell(
-            local[s:t_end],
-            key[s:t_end],
-            e[s:t_end],
-            (rows.stop - rows.start) * (cols.stop - cols.start),
-        )
-        label = f"e_{t}"
-        if label not in skip:
-            out[label] = np.atleast_1d(_emissions_task(path, label, pts, rows, cols, dtype))
-        if coef is None:
-            continue
-        for ci, cs in enumerate(chunks):
-            label = f"f_{ci}_{t}"
-            if label not in skip:
-                out[label] = _footprint_task(
-                    path, label, pts, coef, cs, n_categories, rows, cols, dtype
-                )
+        rows, cols = spec.grid.tile_slices(t)
+        size = (rows.stop - rows.start) * (cols.stop - cols.start)
+        pts = group_by_cell(local[s:t_end], key[s:t_end], e[s:t_end], size)
+        for b in spec.blocks_of_tile(t, skip):
+            out[b] = spec.compute(b, pts)
     return out
 
 
-@contextlib.contextmanager
-def _scheduler(cfg: Config) -> Iterator[dict[str, Any]]:
-    """``dask.compute`` keywords for the configured scheduler (a Client for distributed)."""
-    sched, workers = cfg.compute["scheduler"], cfg.compute["workers"]
-    if sched in ("threads", "synchronous"):
-        n = workers or os.cpu_count() or 1
-        with dask.config.set({"dataframe.shuffle.method": "tasks"}):
-            yield (
-                {"scheduler": sched}
-                if sched == "synchronous"
-                else {
-                    "scheduler": "threads",
-                    "num_workers": n,
-                }
-            )
-        return
-    from footgrid.execution.scheduler import client_for
-
-    with client_for(sched, workers) as client:
-        yield {"scheduler": client}
-
-
-def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
+class PartitionedPlan(Plan):
     """The larger-than-memory counterpart of the in-memory plan (see the module docstring)."""
-    from footgrid.execution.pipeline import (
-        Plan,
-        grid_crs,
-        grid_from,
-        layout_for,
-        merge_bounds,
-        totals_cube,
-    )
 
-    if with_mrio and cfg.output["firm_table"]:
-        raise ConfigError(
-            "the per-firm table is not written for larger-than-memory points",
-            file=cfg.source,
-            key="output.firm_table",
-            fix="set [output] firm_table = false, or [compute] larger_than_memory = false",
-        )
-    polygons = None
-    if cfg.regions is not None:
-        from footgrid.io.polygons import read_polygons
-
-        polygons = read_polygons(cfg.regions["path"], cfg.regions["field"])
-    ddf = read_frame(cfg)
-    parts = ddf.to_delayed()
-    ctx = contextlib.ExitStack()
-    kw = ctx.enter_context(_scheduler(cfg))
-    try:
-        _check_unique_ids(cfg, ddf, kw)
+    def __init__(self, cfg: Config, with_mrio: bool, scheduler: Scheduler) -> None:
+        if with_mrio and cfg.output["firm_table"]:
+            raise ConfigError(
+                "the per-firm table is not written for larger-than-memory points",
+                file=cfg.source,
+                key="output.firm_table",
+                fix="set [output] firm_table = false, or [compute] larger_than_memory = false",
+            )
+        polygons = read_regions(cfg)
+        ddf = read_frame(cfg)
+        parts = ddf.to_delayed()
+        _check_unique_ids(cfg, ddf, scheduler)
 
         def summaries(crs: Any, grid: Grid | None) -> list[dict[str, Any]]:
             tasks = [
                 dask.delayed(_summary)(p, i, cfg, polygons, crs, grid) for i, p in enumerate(parts)
             ]
-            return list(dask.compute(*tasks, **kw))
-
-        first: list[dict[str, Any]] | None = None
+            return list(dask.compute(*tasks, **scheduler.dask_kwargs))
 
         def lonlat_bounds() -> Any:
             return merge_bounds([s["lonlat"] for s in summaries(None, None)])
 
         crs = grid_crs(cfg, lonlat_bounds, polygons)
-        explicit = cfg.grid["bounds"] != "auto"
-        if explicit:
+        if cfg.grid["bounds"] != "auto":
             grid = grid_from(cfg, crs, lambda: None, polygons)
             first = summaries(crs, grid)
         else:
@@ -320,26 +262,31 @@ def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
         ledger = Ledger()
         for s in first:
             ledger.merge(s["ledger"])
-
-        dtype = cfg.output["dtype"]
-        layout = store.Layout(grid, dtype=dtype)
-        att = keys = valid = coef = totals = None
+        att = totals = None
+        layout = layout_for(grid, None, cfg.output["dtype"])
         if with_mrio:
-            att, totals = _attribution(cfg, first, ledger)
-            keys, valid, coef = att.keys, att.valid, att.coef
-            layout = layout_for(grid, att, dtype)
-            totals = totals_cube(att.mrio_rows, layout, totals)
-        if polygons is not None:
-            from footgrid.io.polygons import territory_mask
+            att, e_by_key = _attribution(cfg, first, ledger)
+            layout = layout_for(grid, att, cfg.output["dtype"])
+            totals = totals_cube(att, layout, e_by_key)
+        super().__init__(
+            cfg,
+            grid,
+            territory_for(grid, polygons),
+            ledger,
+            layout,
+            totals,
+            None if att is None else att.coef,
+        )
+        self.scheduler = scheduler
+        self._parts = parts
+        self._polygons = polygons
+        self._keys = None if att is None else att.keys
+        self._valid = None if att is None else att.valid
 
-            territory = territory_mask(grid, polygons)
-        else:
-            territory = np.ones(grid.shape, dtype=bool)
-    except BaseException:
-        ctx.close()
-        raise
-
-    def blocks(path: str, skip: set[str], progress: bool) -> dict[str, np.ndarray]:
+    def compute_blocks(
+        self, path: str, skip: frozenset[BlockId], progress: bool
+    ) -> dict[BlockId, np.ndarray]:
+        """Tile ids per partition, a shuffle by tile, then every block of each partition."""
         meta = pd.DataFrame(
             {
                 "tile": np.array([], dtype=np.int64),
@@ -350,37 +297,25 @@ def plan_partitioned(cfg: Config, with_mrio: bool) -> Any:
             }
         )
         frames = [
-            dask.delayed(_tile_frame)(p, i, cfg, polygons, grid, keys, valid)
-            for i, p in enumerate(parts)
+            dask.delayed(_tile_frame)(
+                p, i, self.cfg, self._polygons, self.grid, self._keys, self._valid
+            )
+            for i, p in enumerate(self._parts)
         ]
         tiled = dd.from_delayed(frames, meta=meta, verify_meta=False)
-        shuffled = tiled.shuffle("tile", npartitions=max(1, len(parts)))
-        tasks = [
-            dask.delayed(_blocks)(
-                p,
-                path,
-                grid,
-                coef,
-                len(layout.consumers),
-                len(layout.categories),
-                cfg.compute["consumer_chunk"],
-                dtype,
-                frozenset(skip),
-            )
-            for p in shuffled.to_delayed()
-        ]
-        out: dict[str, np.ndarray] = {}
-        for part in compute_tasks(tasks, kw, progress):
+        shuffled = tiled.shuffle("tile", npartitions=max(1, len(self._parts)))
+        spec = self.spec(path)
+        tasks = [dask.delayed(_blocks)(p, spec, skip) for p in shuffled.to_delayed()]
+        out: dict[BlockId, np.ndarray] = {}
+        for part in self.scheduler.compute(tasks, progress):
             out.update(part)
         return out
 
-    return Plan(grid, territory, ledger, layout, totals, blocks, close=ctx.close)
 
-
-def _attribution(cfg: Config, summaries: list[dict[str, Any]], ledger: Ledger) -> tuple:
-    """Attribution from tonnes per (region, sector) key: one pseudo-point per key."""
-    from footgrid.mrio.link import attribute
-
+def _attribution(
+    cfg: Config, summaries: list[dict[str, Any]], ledger: Ledger
+) -> tuple[Any, np.ndarray]:
+    """Attribution from the tonnes per (region, sector) key of every partition."""
     table = pd.concat([s["keys"] for s in summaries if "keys" in s])
     table = table.groupby(level=[0, 1], sort=True).sum()
     sums = table["sum"]
@@ -393,29 +328,18 @@ def _attribution(cfg: Config, summaries: list[dict[str, Any]], ledger: Ledger) -
     regions = pd.Categorical(sums.index.get_level_values(0).astype(str))
     sectors = pd.Categorical(sums.index.get_level_values(1).astype(str))
     e = sums.to_numpy(dtype=np.float64)
-    pseudo = Points(
-        None, None, None, e, sectors, regions, None, [cfg.points["path"]],
-        np.array([0]), np.arange(len(e)),
-    )  # fmt: skip
-    try:
-        att, key, keep = attribute(cfg, pseudo)
-    except InputError as exc:
-        # Rows there are (region, sector) keys, not input rows: name the labels only.
-        raise type(exc)(
-            exc.what, file=cfg.points["path"], column=exc.column, key=exc.key, fix=exc.fix
-        ) from None
+    att, key, keep = link_rows(cfg, regions, sectors, e)
     counts = table["count"].to_numpy()
     ledger.drop_counted("zero_output", int(counts[~keep].sum()), float(e[~keep].sum()))
-    e_by_key = np.bincount(key[keep], weights=e[keep], minlength=len(att.keys))
-    return att, att.totals(e_by_key)
+    return att, att.emission_by_key(key[keep], e[keep])
 
 
-def _check_unique_ids(cfg: Config, ddf: dd.DataFrame, kw: dict[str, Any]) -> None:
+def _check_unique_ids(cfg: Config, ddf: dd.DataFrame, scheduler: Scheduler) -> None:
     col = cfg.points["id"]
     if not col:
         return
     counts = ddf[col].value_counts()
-    (dup,) = dask.compute(counts[counts > 1], **kw)
+    (dup,) = dask.compute(counts[counts > 1], **scheduler.dask_kwargs)
     if len(dup):
         first = dup.index[0]
         raise InputError(

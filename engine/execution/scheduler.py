@@ -1,18 +1,26 @@
-"""Running a block graph on the configured scheduler, with a progress bar."""
+"""The one scheduler choice of a run (threads | processes | tcp://), with a progress bar."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sys
 from collections.abc import Iterator
 from typing import Any
 
 import dask
 from dask.callbacks import Callback
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from footgrid.errors import ComputeError, ConfigError
+from footgrid.execution.threads import cpu_count
 
 log = logging.getLogger("footgrid")
 
@@ -23,14 +31,6 @@ def _progress(total: int, enabled: bool) -> Iterator[Any]:
     if not enabled or total == 0 or not sys.stderr.isatty():
         yield lambda n=1: None
         return
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
 
     with Progress(
         TextColumn("blocks"),
@@ -56,60 +56,98 @@ class _Counter(Callback):
             self._advance()
 
 
-def compute(
-    dsk: dict, keys: list, scheduler: str, workers: int | None, progress: bool = False
-) -> list:
-    """Compute ``keys`` of the graph ``dsk`` and return their results in order.
+class Scheduler:
+    """The one scheduler of a run: dask's threads, or a dask-distributed client.
+
+    Made by :func:`scheduler_for` from ``[compute] scheduler`` and ``workers``; both execution
+    plans compute through it, so a run opens at most one cluster and every thread count comes
+    from :func:`footgrid.execution.threads.cpu_count` when ``workers`` is not given.
+    """
+
+    def __init__(self, name: str, workers: int, client: Any = None) -> None:
+        self.name = name
+        self.workers = workers
+        self.client = client
+
+    @property
+    def dask_kwargs(self) -> dict[str, Any]:
+        """Keywords for ``dask.compute`` that run on this scheduler."""
+        if self.client is not None:
+            return {"scheduler": self.client}
+        if self.name == "synchronous":
+            return {"scheduler": "synchronous"}
+        return {"scheduler": "threads", "num_workers": self.workers}
+
+    @property
+    def threads(self) -> int | None:
+        """Threads of this process to give the in-process kernels (None on a cluster)."""
+        return self.workers if self.client is None else None
+
+    def get(self, dsk: dict, keys: list, progress: bool = False) -> list:
+        """Compute ``keys`` of the graph ``dsk`` and return their results in order."""
+        if not keys:
+            return []
+        with _progress(len(keys), progress) as advance:
+            if self.client is not None:
+                futures = self.client.get(dsk, keys, sync=False)
+                return self._gather(futures, advance)
+            with _Counter(set(keys), advance):
+                if self.name == "synchronous":
+                    return list(dask.get(dsk, keys))
+                return list(dask.threaded.get(dsk, keys, num_workers=self.workers))
+
+    def compute(self, tasks: list, progress: bool = False) -> list:
+        """Compute dask collections (e.g. delayed blocks) and return their results in order."""
+        if not tasks:
+            return []
+        with _progress(len(tasks), progress) as advance:
+            if self.client is not None:
+                return self._gather(self.client.compute(tasks), advance)
+            with _Counter({t.key for t in tasks}, advance):
+                return list(dask.compute(*tasks, **self.dask_kwargs))
+
+    def _gather(self, futures: list, advance: Any) -> list:
+        # distributed costs ~0.5 s to import; only cluster runs need it
+        from distributed import as_completed
+
+        for _ in as_completed(futures):
+            advance()
+        return self.client.gather(futures)
+
+
+@contextlib.contextmanager
+def scheduler_for(scheduler: str, workers: int | None) -> Iterator[Scheduler]:
+    """The :class:`Scheduler` of ``[compute] scheduler`` (``threads``, ``synchronous``,
+    ``processes`` for a new ``distributed.LocalCluster``, or ``tcp://host:port``).
 
     Parameters
     ----------
     scheduler
-        ``threads`` (dask's threaded scheduler, ``workers`` threads), ``processes`` (a
-        ``distributed.LocalCluster`` of ``workers`` single-threaded worker processes),
-        ``synchronous`` (one thread, for debugging) or ``tcp://host:port`` (an existing
-        dask-distributed scheduler).
+        The scheduler's name or address.
+    workers
+        Threads, or worker processes for ``processes``; default: the cores this process may use.
     """
-    if not keys:
-        return []
-    with _progress(len(keys), progress) as advance:
-        if scheduler in ("threads", "synchronous"):
-            with _Counter(set(keys), advance):
-                if scheduler == "synchronous":
-                    return list(dask.get(dsk, keys))
-                return list(
-                    dask.threaded.get(dsk, keys, num_workers=workers or os.cpu_count() or 1)
-                )
-        return _distributed(dsk, keys, scheduler, workers, advance)
-
-
-def compute_tasks(tasks: list, kw: dict[str, Any], progress: bool = False) -> list:
-    """Compute dask collections (e.g. delayed blocks) with ``dask.compute`` keywords ``kw``,
-    showing blocks done / total when ``progress`` (threads: a callback; distributed: futures).
-    """
-    if not tasks:
-        return []
-    with _progress(len(tasks), progress) as advance:
-        scheduler = kw.get("scheduler")
-        if scheduler is not None and not isinstance(scheduler, str):  # a distributed Client
-            from distributed import as_completed
-
-            futures = scheduler.compute(tasks)
-            for _ in as_completed(futures):
-                advance()
-            return scheduler.gather(futures)
-        with _Counter({t.key for t in tasks}, advance):
-            return list(dask.compute(*tasks, **kw))
+    n = workers or cpu_count()
+    if scheduler in ("threads", "synchronous"):
+        with dask.config.set({"dataframe.shuffle.method": "tasks"}):
+            yield Scheduler(scheduler, n)
+        return
+    with client_for(scheduler, n) as client:
+        yield Scheduler(scheduler, n, client)
 
 
 @contextlib.contextmanager
 def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
     """A dask-distributed Client: on a new LocalCluster (``processes``) or an address."""
+    # distributed costs ~0.5 s to import; only cluster runs need it
     from distributed import Client, KilledWorker, LocalCluster
+
+    # distributed costs ~0.5 s to import; only cluster runs need it
     from distributed.comm import CommClosedError
 
     with contextlib.ExitStack() as stack:
         if scheduler == "processes":
-            n = workers or os.cpu_count() or 1
+            n = workers or cpu_count()
             log.info("starting a LocalCluster of %d worker processes", n)
             cluster = stack.enter_context(
                 LocalCluster(
@@ -142,13 +180,3 @@ def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
                 fix="finish the run with --resume (footgrid run CONFIG --resume); if workers "
                 "keep dying, give them more memory or use fewer of them",
             ) from exc
-
-
-def _distributed(dsk: dict, keys: list, scheduler: str, workers: int | None, advance: Any) -> list:
-    from distributed import as_completed
-
-    with client_for(scheduler, workers) as client:
-        futures = client.get(dsk, keys, sync=False)
-        for _ in as_completed(futures):
-            advance()
-        return client.gather(futures)

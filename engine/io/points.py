@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyproj
+import shapely
 from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
@@ -479,7 +480,6 @@ def _geo_metadata(schema: pa.Schema) -> dict | None:
 
 
 def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, pyproj.CRS]:
-    import shapely
 
     geo = _geo_metadata(table.schema)
     name = geo.get("primary_column", "geometry")

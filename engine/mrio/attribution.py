@@ -2,7 +2,7 @@
 
 A point p (emission eₚ, producing region rₚ, inventory sector sₚ) is attributed to final demand
 (c, k) through the concordance weights w(sₚ → j) and the attribution coefficients M
-(DESIGN.md, "The arithmetic"):
+(with M = diag(x)⁻¹ · L · Y, see :mod:`footgrid.mrio.leontief`):
 
     footprint[c, k] += eₚ · Σⱼ w(sₚ → j) · M[(rₚ, j), (c, k)]
 
@@ -76,12 +76,8 @@ class Attribution:
     valid: np.ndarray
 
     def emission_by_key(self, key_id: np.ndarray, emissions: np.ndarray) -> np.ndarray:
-        """Sum point emissions per key: ``bincount(key_id, emissions)``, (R,) float64."""
-        return np.bincount(
-            np.asarray(key_id, dtype=np.int64),
-            weights=np.asarray(emissions, dtype=np.float64),
-            minlength=len(self.keys),
-        )
+        """Sum row emissions per key (:func:`emission_by_key`), (R,) float64."""
+        return emission_by_key(key_id, emissions, len(self.keys))
 
     def totals(self, emission_by_key: np.ndarray) -> np.ndarray:
         """Exact national ledger: producing row -> final demand, (n, C, K) float64.
@@ -100,6 +96,15 @@ class Attribution:
         e = np.where(self.valid, e, 0.0)
         row_e = np.asarray(self.weights.T @ e).ravel()
         return row_e[:, np.newaxis, np.newaxis] * self.M
+
+
+def emission_by_key(key_id: np.ndarray, emissions: np.ndarray, n_keys: int) -> np.ndarray:
+    """Sum emissions per key: ``bincount(key_id, emissions)``, (n_keys,) float64."""
+    return np.bincount(
+        np.asarray(key_id, dtype=np.int64),
+        weights=np.asarray(emissions, dtype=np.float64),
+        minlength=n_keys,
+    )
 
 
 def build_attribution(
@@ -204,7 +209,12 @@ def build_attribution(
 
     try:
         M_full, hit = cached_coefficients(
-            mrio.Z, mrio.Y, cache_dir, allow_negative_y=mrio.allow_negative_y, check=False
+            mrio.Z,
+            mrio.Y,
+            cache_dir,
+            allow_negative_y=mrio.allow_negative_y,
+            check=False,
+            x=mrio.x,
         )
     except MRIOError as exc:
         if exc.file is not None:
@@ -224,7 +234,7 @@ def build_attribution(
     del M_full
     C, K = len(cmap.consumers), len(cmap.categories)
 
-    e_key = np.bincount(key_id, weights=emissions, minlength=R)
+    e_key = emission_by_key(key_id, emissions, R)
     zero = mrio.x <= 0
     touches = np.asarray(weights @ zero.astype(np.float64)).ravel() > 0
     if zero_output == "error":

@@ -183,7 +183,12 @@ def _label(labels: Sequence[object] | None, i: int) -> str:
 
 
 def attribution_coefficients(
-    Z: np.ndarray, Y: np.ndarray, *, allow_negative_y: bool = False, check: bool = True
+    Z: np.ndarray,
+    Y: np.ndarray,
+    *,
+    allow_negative_y: bool = False,
+    check: bool = True,
+    x: np.ndarray | None = None,
 ) -> np.ndarray:
     """Attribution coefficients M = diag(x)^-1 · L · Y, shape (n, m), float64.
 
@@ -200,6 +205,8 @@ def attribution_coefficients(
     check
         Validate the inputs first (finite, Z >= 0, shapes). Only skip when the caller already
         did, e.g. :func:`footgrid.mrio.tables.load_mrio`.
+    x
+        Total output ``Z·1 + Y·1`` when the caller already has it (with ``check=False``).
 
     Returns
     -------
@@ -217,7 +224,7 @@ def attribution_coefficients(
     else:
         Z = np.asarray(Z, dtype=np.float64)
         Y = np.asarray(Y, dtype=np.float64)
-        x = total_output(Z, Y)
+        x = total_output(Z, Y) if x is None else x
     n, m = Y.shape
     active = x > 0
     M = np.zeros((n, m), dtype=np.float64)
@@ -295,6 +302,7 @@ def cached_coefficients(
     *,
     allow_negative_y: bool = False,
     check: bool = True,
+    x: np.ndarray | None = None,
 ) -> tuple[np.ndarray, bool]:
     """:func:`attribution_coefficients` with an on-disk cache keyed by the content of Z and Y.
 
@@ -309,7 +317,7 @@ def cached_coefficients(
         Inter-industry flows (n × n) and final demand (n × m).
     cache_dir
         Folder for cache files (created if missing); None disables the cache.
-    allow_negative_y, check
+    allow_negative_y, check, x
         As in :func:`attribution_coefficients` (validation runs on a hit as well).
 
     Returns
@@ -320,9 +328,9 @@ def cached_coefficients(
         True when M came from the cache.
     """
     if check:
-        Z, Y, _ = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
+        Z, Y, x = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
     if cache_dir is None:
-        return attribution_coefficients(Z, Y, check=False), False
+        return attribution_coefficients(Z, Y, check=False, x=x), False
     key = content_key(Z, Y)
     folder = Path(cache_dir)
     path = folder / f"coefficients-{key}.npy"
@@ -338,7 +346,7 @@ def cached_coefficients(
                 return M, True
             log.warning("coefficient cache file %s has the wrong shape; recomputing", path)
     log.info("coefficient cache miss: solving (I - A) X = Y for n=%d, m=%d", n, m)
-    M = attribution_coefficients(Z, Y, check=False)
+    M = attribution_coefficients(Z, Y, check=False, x=x)
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".coefficients-", suffix=".npy.tmp", dir=folder)
     try:

@@ -1,14 +1,15 @@
-"""From the config's [mrio], [concordance] and [consumers] sections to per-point rows."""
+"""Linking inventory rows to coefficient rows, from [mrio], [concordance] and [consumers]."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError, MRIOError
-from footgrid.io.points import Points
 from footgrid.mrio.attribution import Attribution, build_attribution
 from footgrid.mrio.concordance import load_concordance
 from footgrid.mrio.consumers import build_consumer_map
@@ -26,17 +27,43 @@ def cache_dir(cfg: Config) -> str | None:
     return os.path.join(base, ".footgrid_cache")
 
 
-def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.ndarray]:
-    """Load the MRIO and link every point to its coefficient row.
+def link_rows(
+    cfg: Config,
+    region: Any,
+    sector: Any,
+    emission: np.ndarray,
+    where: Callable[[int], tuple[str, int]] | None = None,
+) -> tuple[Attribution, np.ndarray, np.ndarray]:
+    """Load the MRIO of ``cfg`` and link inventory rows to their coefficient rows.
+
+    Parameters
+    ----------
+    cfg
+        The run's config (``[mrio]``, ``[concordance]``, ``[consumers]``).
+    region, sector
+        Producing region and inventory sector label of each inventory row (points, raster
+        pieces, or (region, sector) keys), categorical or array-like.
+    emission
+        Tonnes of each row (float64).
+    where
+        Maps a row number to ``(file, row in file)`` for error messages; None when the rows
+        are not input rows (then errors name the labels only).
 
     Returns
     -------
     attribution : Attribution
     key : numpy.ndarray
-        Coefficient row per point (int64).
+        Coefficient row per inventory row (int64).
     keep : numpy.ndarray
-        False for points whose row has zero output under ``[mrio] zero_output = "drop"``.
+        False for rows whose MRIO row has zero output under ``[mrio] zero_output = "drop"``.
     """
+    if region is None:
+        raise ConfigError(
+            "attribution needs each point's producing region",
+            file=cfg.source,
+            key="points.region",
+            fix='name the region column ([points] region = "...") or give [regions] polygons',
+        )
     mrio = load_mrio(
         cfg.mrio["path"],
         cfg.mrio["format"],
@@ -51,19 +78,12 @@ def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.nda
         categories=cfg.consumers.get("categories", "keep"),
         home=cfg.consumers.get("home"),
     )
-    if pts.region is None:
-        raise ConfigError(
-            "attribution needs each point's producing region",
-            file=cfg.source,
-            key="points.region",
-            fix='name the region column ([points] region = "...") or give [regions] polygons',
-        )
     try:
         att, key = build_attribution(
             mrio,
-            pts.region,
-            pts.sector,
-            pts.emission,
+            region,
+            sector,
+            emission,
             concordance=concordance,
             consumer_map=cmap,
             zero_output=cfg.mrio["zero_output"],
@@ -73,9 +93,13 @@ def attribute(cfg: Config, pts: Points) -> tuple[Attribution, np.ndarray, np.nda
     except InputError as exc:
         if exc.row is None or isinstance(exc, MRIOError):
             raise
-        # Rows there count the points kept so far; name the input file and its own rows.
         rows = [exc.row] if isinstance(exc.row, int) else list(exc.row)
-        places = [pts.where(r) for r in rows]
+        if where is None:  # rows are not input rows: name the labels only
+            raise type(exc)(
+                exc.what, file=cfg.points["path"], column=exc.column, key=exc.key, fix=exc.fix
+            ) from None
+        # Rows there count the rows kept so far; name the input file and its own rows.
+        places = [where(r) for r in rows]
         first = places[0][0]
         raise InputError(
             exc.what,

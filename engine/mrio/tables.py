@@ -92,7 +92,7 @@ class MRIOTables:
     def __post_init__(self) -> None:
         rows = _as_labels(self.rows, ROW_NAMES, "rows", self.source)
         cols = _as_labels(self.cols, COL_NAMES, "cols", self.source)
-        Z, Y, _ = check_arrays(
+        Z, Y, x = check_arrays(
             self.Z,
             self.Y,
             allow_negative_y=self.allow_negative_y,
@@ -116,8 +116,9 @@ class MRIOTables:
                     file=self.source,
                     fix=f"make every {name} label unique",
                 )
-        Z.setflags(write=False)
-        Y.setflags(write=False)
+        for a in (Z, Y, x):
+            a.setflags(write=False)
+        object.__setattr__(self, "_x", x)
         object.__setattr__(self, "Z", Z)
         object.__setattr__(self, "Y", Y)
         object.__setattr__(self, "rows", rows)
@@ -125,8 +126,8 @@ class MRIOTables:
 
     @property
     def x(self) -> np.ndarray:
-        """Total output x = Z·1 + Y·1, (n,) float64."""
-        return self.Z.sum(axis=1) + self.Y.sum(axis=1)
+        """Total output x = Z·1 + Y·1, (n,) float64 (computed once, by the validation)."""
+        return self._x
 
     @property
     def regions(self) -> list[str]:
@@ -239,6 +240,7 @@ def _is_iosystem(obj: object) -> bool:
     if isinstance(obj, (str, os.PathLike)):
         return False
     try:
+        # pymrio costs ~1 s to import; only pymrio-format inputs need it
         import pymrio
     except ImportError:  # pragma: no cover - pymrio is a dependency
         return False
@@ -246,6 +248,7 @@ def _is_iosystem(obj: object) -> bool:
 
 
 def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
+    # pymrio costs ~1 s to import; only pymrio-format inputs need it
     import pymrio
 
     try:
@@ -271,6 +274,7 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
 
 
 def _from_iosystem(io: pymrio.IOSystem, source: str, allow_negative_y: bool) -> MRIOTables:
+    # pymrio costs ~1 s to import; only pymrio-format inputs need it
     import pymrio
 
     Z = getattr(io, "Z", None)

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 
+import numcodecs
 import numpy as np
 import zarr
+
+log = logging.getLogger("footgrid")
 
 
 class ChunkWriter:
     """Writes whole chunks of one Zarr v3 array straight to its files.
 
-    zarr-python spends about 1.5 ms of Python (under the GIL, on one event-loop thread) per
-    chunk; a tile of 50 consumers is 50 chunks. Our arrays use one fixed codec chain (little
-    endian bytes + Zstandard, no checksum), so a chunk is ``zstd(block.tobytes())`` written to
-    ``c/<i>/<j>/...``: 0.25 ms, with the GIL released while compressing. The array's metadata
-    is checked against that chain when the writer is made; any other layout falls back to
-    zarr-python. Chunks equal to the fill value are not written (as zarr does by default).
+    zarr-python spends milliseconds of Python per chunk (under the GIL, on one event-loop
+    thread), and a tile of 50 consumers is 50 chunks. Our arrays use one fixed codec chain
+    (little-endian bytes + Zstandard, no checksum), so a chunk is ``zstd(block.tobytes())``
+    written to ``c/<i>/<j>/...``, with the GIL released while compressing: the same files as
+    zarr-python's, several times faster. The array's metadata is checked against that chain
+    when the writer is made; any other layout is written through zarr-python instead, and a
+    warning on the ``footgrid`` logger says so. Chunks equal to the fill value are not written
+    (as zarr does by default).
     A run killed while writing may leave a torn chunk, but only in a block that is not yet
     marked done (the marker is written after the block), so ``--resume`` rewrites it.
     """
@@ -45,10 +51,16 @@ class ChunkWriter:
             and self.fill == 0
         )
         if self.direct:
-            import numcodecs
-
             self.codec = numcodecs.Zstd(level=int(codecs[1][1].get("level", 0)))
         else:
+            log.warning(
+                "array %s: codecs %s, fill value %r or chunk layout are not the direct writer's "
+                "(bytes little-endian + zstd without checksum, fill 0, default '/' keys); "
+                "writing through zarr-python, which is several times slower",
+                self.root,
+                [c for c, _ in codecs],
+                self.fill,
+            )
             self.array = zarr.open_array(self.root, mode="r+")
 
     def write(
@@ -66,6 +78,9 @@ class ChunkWriter:
         if any(st % c for st, c in zip(starts, self.chunks, strict=True)):
             raise ValueError(f"block at {starts} is not aligned to the chunks {self.chunks}")
         counts = [-(-n // c) for n, c in zip(block.shape, self.chunks, strict=True)]
+        # ``nonzero`` speaks for whole entries of the first axis: it settles a chunk alone only
+        # when the block is one chunk along every other axis.
+        whole = all(k == 1 for k in counts[1:])
         for pos in np.ndindex(*counts):
             sub = tuple(
                 slice(p * c, min((p + 1) * c, n))
@@ -74,7 +89,7 @@ class ChunkWriter:
             if nonzero is not None and not nonzero[sub[0]].any():
                 continue
             part = block[sub]
-            if nonzero is None and not part.any():
+            if (nonzero is None or not whole) and not part.any():
                 continue
             if part.shape != self.chunks:  # edge chunks are stored padded to the full shape
                 full = np.zeros(self.chunks, dtype=self.dtype)

@@ -107,17 +107,34 @@ def is_complete(path: str | os.PathLike) -> bool:
 
 
 def open_store(path: str | os.PathLike) -> xr.Dataset:
-    """Open a complete footgrid store lazily; an incomplete one is an error."""
+    """Open a complete footgrid store lazily, with its CRS as the ``spatial_ref`` coordinate.
+
+    Raises
+    ------
+    InputError
+        The store is missing, is not a Zarr store, or is incomplete (an interrupted run).
+    """
     p = Path(path)
-    if not p.exists():
-        raise InputError("the store does not exist", file=p, fix="run `footgrid run CONFIG`")
+    if not p.is_dir():
+        raise InputError(
+            "the store does not exist",
+            file=p,
+            fix="pass the .zarr folder written by `footgrid run CONFIG` or `footgrid grid CONFIG`",
+        )
     if not is_complete(p):
         raise InputError(
-            "the store is incomplete (its run was interrupted)",
+            "the store is incomplete (its run was interrupted), or is not a footgrid store",
             file=p,
             fix="finish it with `footgrid run CONFIG --resume`",
         )
-    ds = xr.open_zarr(p, decode_coords="all")
+    try:
+        ds = xr.open_zarr(p, decode_coords="all", consolidated=_is_consolidated(p))
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(
+            f"cannot read the store as Zarr ({exc})",
+            file=p,
+            fix="pass the .zarr folder written by footgrid",
+        ) from None
     # Small label coordinates (e.g. ``domestic``) are loaded eagerly; rasters stay lazy. With
     # dask's synchronous ``get`` given as a function: looking a scheduler up by name (or by
     # default) imports distributed (0.1-0.2 s) to find a client, for a few bytes.
@@ -125,6 +142,17 @@ def open_store(path: str | os.PathLike) -> xr.Dataset:
         k: ds[k].load(scheduler=dask.get) for k in ds.coords if k not in ds.dims and ds[k].ndim <= 1
     }
     return ds.assign_coords(small)
+
+
+def _is_consolidated(path: Path) -> bool:
+    """Whether the store carries consolidated metadata (footgrid's own stores always do)."""
+    if (path / ".zmetadata").is_file():  # Zarr v2
+        return True
+    try:
+        meta = json.loads((path / "zarr.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return meta.get("consolidated_metadata") is not None
 
 
 def _jsonable(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import pytest
 from benchmarks import (
     bench_coefficients,
     bench_end_to_end,
+    bench_global,
     bench_gridding,
     bench_nest,
     bench_scaling,
@@ -76,3 +77,16 @@ def test_b4_scaling_and_runner_quick(tmp_path: Path) -> None:
     assert [s["unit"] for s in series] == ["points", "firms", "consumers"]
     assert all(np.isfinite(s["exponent"]) for s in series)
     assert bench_scaling.exponent([1, 10, 100], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_b7_global_quick(tmp_path: Path) -> None:
+    argv = ["--quick", "--repeat", "1", "--skip-cluster", "--workdir", str(tmp_path / "w")]
+    res = bench_global.main([*argv, "--out-dir", str(tmp_path)])
+    assert (tmp_path / "global_quick.json").exists()
+    case = res["case"]
+    assert case["layers"] == 6 * 7
+    assert case["solve"]["max_rel_diff"] < 1e-10
+    assert case["store"]["footprint_chunk_files"] <= case["store"]["footprint_chunks_possible"]
+    assert bench_global.region_of_country("UK", "EU") == "GB"
+    assert bench_global.region_of_country("NG", "AF") == "WF"

@@ -41,7 +41,7 @@ def test_checks_are_ledger_reasons():
 @settings(max_examples=100, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(0, 50))
 def test_finite_bounds_equal_numpy_on_the_finite_points(seed, n):
-    from footgrid.execution.pipeline import finite_bounds
+    from footgrid.execution.plan import finite_bounds
 
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 1e5, n)

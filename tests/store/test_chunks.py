@@ -1,0 +1,91 @@
+"""The direct chunk writer writes the very files zarr-python writes, and says when it cannot."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+import zarr
+
+from footgrid.store.chunks import ChunkWriter
+from footgrid.store.layout import COMPRESSORS
+
+SHAPE, CHUNKS = (3, 2, 37, 50), (1, 2, 16, 16)  # edge chunks on both raster axes
+
+
+def _array(path: Path, compressors=COMPRESSORS, fill: float = 0.0) -> zarr.Array:
+    return zarr.create_array(
+        path, shape=SHAPE, chunks=CHUNKS, dtype="float32", compressors=compressors,
+        fill_value=fill, zarr_format=3,
+    )  # fmt: skip
+
+
+def _data(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    data = rng.lognormal(size=SHAPE).astype(np.float32)
+    data[1] = 0.0  # an empty consumer: no chunk file
+    data[0, :, 16:32, 16:32] = 0.0  # an empty chunk inside a written block
+    return data
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {
+        str(f.relative_to(root)): f.read_bytes()
+        for f in sorted(root.rglob("*"))
+        if f.is_file() and f.name != "zarr.json"
+    }
+
+
+def _write_by_tiles(writer: ChunkWriter, data: np.ndarray, tile: int = 32) -> None:
+    for r in range(0, SHAPE[2], tile):
+        for c in range(0, SHAPE[3], tile):
+            rows, cols = slice(r, min(r + tile, SHAPE[2])), slice(c, min(c + tile, SHAPE[3]))
+            block = data[:, :, rows, cols]
+            nonzero = block.reshape(SHAPE[0], -1).any(axis=1)
+            writer.write((slice(0, SHAPE[0]), slice(None), rows, cols), block, nonzero)
+
+
+def test_direct_chunks_equal_zarr_pythons_files_edge_chunks_included(tmp_path: Path) -> None:
+    data = _data()
+    reference = _array(tmp_path / "ref.zarr")
+    reference[...] = data
+    _array(tmp_path / "direct.zarr")
+    writer = ChunkWriter(str(tmp_path), "direct.zarr")
+    assert writer.direct
+    _write_by_tiles(writer, data)
+    ref_files, direct_files = _files(tmp_path / "ref.zarr"), _files(tmp_path / "direct.zarr")
+    assert len(ref_files) > 0 and not any(k.startswith("c/1/") for k in ref_files)
+    assert direct_files == ref_files
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "direct.zarr")[...], data)
+
+
+def test_an_unaligned_block_is_refused(tmp_path: Path) -> None:
+    _array(tmp_path / "a.zarr")
+    writer = ChunkWriter(str(tmp_path), "a.zarr")
+    with pytest.raises(ValueError, match="not aligned"):
+        writer.write(
+            (slice(0, 1), slice(None), slice(8, 24), slice(0, 16)), np.ones((1, 2, 16, 16))
+        )
+
+
+@pytest.mark.parametrize(
+    "compressors, fill",
+    [
+        ((zarr.codecs.ZstdCodec(level=1, checksum=True),), 0.0),
+        ((zarr.codecs.BloscCodec(),), 0.0),
+        (COMPRESSORS, float("nan")),
+    ],
+)
+def test_another_codec_is_reported_and_still_written_right(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, compressors, fill
+) -> None:
+    data = _data(1)
+    _array(tmp_path / "a.zarr", compressors, fill)
+    with caplog.at_level(logging.WARNING, logger="footgrid"):
+        writer = ChunkWriter(str(tmp_path), "a.zarr")
+    assert not writer.direct
+    assert "writing through zarr-python" in caplog.text
+    _write_by_tiles(writer, data)
+    np.testing.assert_array_equal(zarr.open_array(tmp_path / "a.zarr")[...], data)
