@@ -16,6 +16,8 @@ from footgrid.demo.run import run_demo
 from footgrid.errors import ConfigError, FootgridError
 from footgrid.execution.pipeline import grid_emissions as grid
 from footgrid.execution.pipeline import run
+from footgrid.mrio.nest import nest
+from footgrid.mrio.nest_report import write_pymrio, write_tables
 
 log = logging.getLogger("footgrid")
 
@@ -124,9 +126,6 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _nest(args: argparse.Namespace) -> None:
-    from footgrid.mrio.nest import nest
-    from footgrid.mrio.nest_report import write_pymrio, write_tables
-
     tables, report = nest(
         args.global_mrio,
         args.subnational,

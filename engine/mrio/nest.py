@@ -38,6 +38,7 @@ stay unchanged.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,8 +211,6 @@ def _global(source: object, country: str, format: str) -> _Global:
             fix="reorder or complete the global table (pymrio's IOSystem has this layout)",
         )
     if country not in regions:
-        import difflib
-
         near = difflib.get_close_matches(country, regions, n=5, cutoff=0.0)
         raise InputError(
             f"country {country!r} is not a region of the global MRIO; nearest: {', '.join(near)}",
@@ -361,8 +360,6 @@ def _by_region(
     known = {r: i for i, r in enumerate(foreign)}
     bad = [i for i, r in enumerate(names) if r not in known]
     if bad:
-        import difflib
-
         near = difflib.get_close_matches(names[bad[0]], foreign, n=5, cutoff=0.0)
         raise InputError(
             f"{path.name} names {'destination' if what == 'dest' else 'origin'} "

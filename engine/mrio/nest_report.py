@@ -164,7 +164,7 @@ def write_tables(tables: MRIOTables, folder: str | os.PathLike[str]) -> Path:
 
 def write_pymrio(tables: MRIOTables, folder: str | os.PathLike[str], name: str) -> Path:
     """Write an MRIO as a pymrio folder (``pymrio.IOSystem(Z=..., Y=...).save_all``)."""
-    import pymrio
+    import pymrio  # heavy, and only needed when a pymrio folder is asked for
 
     Z = pd.DataFrame(tables.Z, index=tables.rows, columns=tables.rows)
     Y = pd.DataFrame(tables.Y, index=tables.rows, columns=tables.cols)
