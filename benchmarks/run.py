@@ -1,4 +1,4 @@
-"""Run every benchmark (B1–B4), print their tables and a targets summary, write JSON.
+"""Run every benchmark (B1–B4, B8), print their tables and a targets summary, write JSON.
 
 Usage::
 
@@ -24,7 +24,7 @@ if str(ROOT) not in sys.path:
 
 from benchmarks.common import machine, machine_line, print_table, write_json  # noqa: E402
 
-BENCHMARKS = ("B1", "B2", "B3", "B4")
+BENCHMARKS = ("B1", "B2", "B3", "B4", "B8")
 
 
 def _argv(quick: bool, repeat: int | None, out_dir: Path | None) -> list[str]:
@@ -86,11 +86,21 @@ def summary_rows(results: dict[str, dict[str, Any]]) -> list[list[str]]:
             measured = f"{s['exponent']:.2f}" + (f" (upper {upper:.2f})" if upper else "")
             ok = (upper if upper is not None else s["exponent"]) <= 1.15
             rows.append([f"B4 {s['series']}", "linear (exponent ~1)", measured, yn(ok)])
+    if "B8" in results:
+        for c in results["B8"]["cases"]:
+            t, ms = c["targets"], c["methods"]
+            where = f"B8 nest n = {c['nested_n']}"
+            prop, gras = ms["footgrid proportional"], ms["footgrid GRAS"]
+            rows.append([where, "proportional <= 10 s", f"{prop['median_s']:.1f} s",
+                         yn(t["proportional_le_10s"])])  # fmt: skip
+            rows.append([where, "GRAS <= 60 s", f"{gras['median_s']:.1f} s", yn(t["gras_le_60s"])])
+            peak = max(prop["peak_rss_gib"], gras["peak_rss_gib"])
+            rows.append([where, "<= 6 GiB peak RSS", f"{peak:.2f} GiB", yn(t["rss_le_6gib"])])
     return rows
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    """Run the selected benchmarks; returns their results keyed B1–B4."""
+    """Run the selected benchmarks; returns their results keyed B1–B4, B8."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
     ap.add_argument("--only", nargs="+", choices=BENCHMARKS, help="run only these")
@@ -125,6 +135,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
         b4_work = ["--workdir", str(args.workdir / "scaling")] if args.workdir else []
         results["B4"] = bench_scaling.main(common + b4_work)
+    if "B8" in chosen:
+        from benchmarks import bench_nest
+
+        b5 = common + (["--workdir", str(args.workdir / "nest")] if args.workdir else [])
+        results["B8"] = bench_nest.main(b5)
     m = machine()
     rows = summary_rows(results)
     text = print_table(

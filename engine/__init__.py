@@ -7,6 +7,8 @@ Quick start::
     ds = footgrid.run("config.toml")  # footprint(consumer, category, y, x), totals, ...
     ds = footgrid.grid_emissions("config.toml")  # production-based emissions(y, x) only
     ds = footgrid.open_store("footprint.zarr")
+    tables, report = footgrid.nest("exiobase.zip", "provinces/", country="CN",
+                                   concordance="sectors.csv")  # a nested MRIO
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from footgrid.execution.pipeline import grid_emissions, run
     from footgrid.grid import Grid
     from footgrid.gridding import GridScratch, grid_array
+    from footgrid.mrio.nest import nest
     from footgrid.store import open_store
 
 # Imported on first use (PEP 562): ``import footgrid.cli`` stays light, so that the command
@@ -36,6 +39,7 @@ _LAZY = {
     "GridScratch": "footgrid.gridding",
     "grid_array": "footgrid.gridding",
     "open_store": "footgrid.store",
+    "nest": "footgrid.mrio.nest",
 }
 
 
@@ -60,6 +64,7 @@ __all__ = [
     "grid_array",
     "grid_emissions",
     "load_config",
+    "nest",
     "open_store",
     "run",
 ]

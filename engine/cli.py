@@ -1,4 +1,4 @@
-"""The ``footgrid`` command line: demo, grid, run, export, report, compare."""
+"""The ``footgrid`` command line: demo, grid, run, export, report, compare, nest."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ from footgrid.demo.run import run_demo
 from footgrid.errors import ConfigError, FootgridError
 from footgrid.execution.pipeline import grid_emissions as grid
 from footgrid.execution.pipeline import run
+from footgrid.mrio.nest import nest
+from footgrid.mrio.nest_report import write_pymrio, write_tables
 from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
@@ -78,6 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("store_a")
     c.add_argument("store_b")
     c.add_argument("--out", default="comparison", help="output folder (default ./comparison)")
+
+    n = sub.add_parser(
+        "nest",
+        help="nest a sub-national MRIO inside a global MRIO",
+        description="Replace COUNTRY of the GLOBAL MRIO by the provinces of the SUBNATIONAL "
+        "MRIO folder (rows.csv, cols.csv, Z, Y, exports.csv, imports.csv) and write the "
+        "nested MRIO in the tables layout, with nest_report.md/.csv.",
+    )
+    n.add_argument("global_mrio", metavar="GLOBAL", help="global MRIO (any format footgrid reads)")
+    n.add_argument("subnational", metavar="SUBNATIONAL", help="sub-national MRIO folder")
+    n.add_argument("--country", required=True, help="region of GLOBAL that the provinces replace")
+    n.add_argument("--concordance", required=True, help="sector concordance provincial -> global")
+    n.add_argument("--category-concordance", help="final-demand category concordance (optional)")
+    n.add_argument("--out", required=True, help="output folder")
+    n.add_argument("--method", choices=["proportional", "gras"], default="proportional")
+    n.add_argument("--format", default="auto", help="format of GLOBAL (default auto)")
+    n.add_argument("--tol", type=float, default=1e-10, help="GRAS tolerance (default 1e-10)")
+    n.add_argument("--max-iter", type=int, default=2000, help="GRAS iterations (default 2000)")
+    n.add_argument("--pymrio", action="store_true", help="also write OUT/pymrio (save_all)")
     return p
 
 
@@ -214,6 +235,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         with progress.phase("comparison"):
             index = write_comparison(args.store_a, args.store_b, Path(args.out))
         print(f"comparison: {index}")
+    elif args.command == "nest":
+        _nest(args)
     if not args.quiet:
         print(f"done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0
@@ -228,6 +251,40 @@ def _print_balance(ds) -> None:
         f"{a['dropped_total']:.6g} t ({a['dropped_points']} points), residual "
         f"{a['mass_balance_residual']:.3g} t"
     )
+
+
+def _nest(args: argparse.Namespace) -> None:
+    tables, report = nest(
+        args.global_mrio,
+        args.subnational,
+        country=args.country,
+        concordance=args.concordance,
+        category_concordance=args.category_concordance,
+        method=args.method,
+        tol=args.tol,
+        max_iter=args.max_iter,
+        format=args.format,
+    )
+    out = write_tables(tables, args.out)
+    if args.pymrio:
+        write_pymrio(tables, out / "pymrio", name=f"nested {args.country}")
+    report.write(out)
+    if not args.quiet:
+        g = report.gras
+        extra = (
+            ""
+            if g is None
+            else (
+                f"; GRAS {'converged' if g.converged else 'NOT converged'} in {g.iterations} "
+                f"iterations (row error {g.row_error:.2g}, column error {g.col_error:.2g})"
+            )
+        )
+        print(
+            f"nested {len(report.provinces)} provinces into {args.country}: {report.n_regions} "
+            f"regions x {report.n_sectors} sectors, {len(report.fallbacks)} pairs split by "
+            f"output shares{extra}"
+        )
+        print(f"tables: {out} (report: {out / 'nest_report.md'})")
 
 
 def console() -> int:

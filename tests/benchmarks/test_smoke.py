@@ -17,6 +17,7 @@ from benchmarks import (
     bench_end_to_end,
     bench_global,
     bench_gridding,
+    bench_nest,
     bench_rasters,
     bench_scaling,
     run,
@@ -38,6 +39,20 @@ def test_b2_coefficients_quick(tmp_path: Path) -> None:
     res = bench_coefficients.main(["--quick", "--sizes", "60", "--repeat", "1", "--out", str(out)])
     assert out.exists()
     assert res["cases"][0]["max_rel_diff"] <= 1e-10
+
+
+def test_b8_nest_quick(tmp_path: Path) -> None:
+    res = bench_nest.main(
+        ["--quick", "--repeat", "1", "--workdir", str(tmp_path / "w"), "--out-dir", str(tmp_path)]
+    )
+    saved = json.loads((tmp_path / "nest_quick.json").read_text())
+    case = saved["cases"][0]
+    assert case["targets"]["agree_1e-12"] and case["gras"]["converged"]
+    assert set(res["cases"][0]["methods"]) == {
+        "footgrid proportional",
+        "footgrid GRAS",
+        "naive numpy proportional",
+    }
 
 
 @pytest.mark.slow
