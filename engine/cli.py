@@ -133,6 +133,7 @@ def _set_log_levels(args: argparse.Namespace) -> None:
         }
     )
     if args.quiet:
+        # imported here: heavy, optional or circular; only this path needs it
         import warnings
 
         warnings.filterwarnings("ignore")

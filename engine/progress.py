@@ -58,7 +58,10 @@ def display(
     token = _CURRENT.set(d)
     try:
         if d.tty:
+            # imported here: heavy, optional or circular; only this path needs it
             from rich.console import Console
+
+            # imported here: heavy, optional or circular; only this path needs it
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,

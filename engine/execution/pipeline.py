@@ -117,8 +117,10 @@ def run(
 
 def _with_mrio(cfg: Config, mrio: Any) -> Config:
     """``cfg`` reading the MRIO from the IOSystem ``mrio`` (its ``[mrio]`` keys kept)."""
+    # imported here: heavy, optional or circular; only this path needs it
     import dataclasses
 
+    # imported here: heavy, optional or circular; only this path needs it
     from footgrid.config import SCHEMA
 
     if not (hasattr(mrio, "Y") and callable(getattr(mrio, "calc_all", None))):
@@ -135,6 +137,7 @@ def _with_mrio(cfg: Config, mrio: Any) -> Config:
 
 def _with_client(cfg: Config, client: Any) -> Config:
     """``cfg`` with its blocks on ``client`` (``scheduler = "default"``) when one is given."""
+    # imported here: heavy, optional or circular; only this path needs it
     import dataclasses
 
     if client is None:
@@ -195,6 +198,7 @@ def _execute_plan(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool)
 
 def _export_outputs(cfg: Config, ds: xr.Dataset, final: Path) -> None:
     """The ``[output] cog / geotiff / netcdf`` exports next to the store."""
+    # imported here: heavy, optional or circular; only this path needs it
     from footgrid.store.export import export
 
     o = cfg.output

@@ -155,6 +155,7 @@ def client_for(scheduler: str, workers: int | None) -> Iterator[Any]:
     with contextlib.ExitStack() as stack:
         given = _CLIENT.get()
         if given is None and scheduler == "default":
+            # imported here: heavy, optional or circular; only this path needs it
             from distributed import default_client
 
             try:

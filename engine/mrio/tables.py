@@ -291,6 +291,7 @@ def _read_pymrio(path: Path, fmt: str) -> pymrio.IOSystem:
 
 def _raw_keywords(path: Path, fmt: str) -> dict[str, object]:
     """The year (and Eora's price) pymrio's parsers need for a folder of one download."""
+    # imported here: heavy, optional or circular; only this path needs it
     import re
 
     if not path.is_dir():
@@ -378,6 +379,7 @@ def output_from_coefficients(A: pd.DataFrame, Y: pd.DataFrame, source: str) -> p
     everything ``pymrio.parse_gloria`` returns). The solve must be finite and reproduce
     ``(I − A)·x = Y·1`` to 1e-9 relative; a negative output (an unproductive A) is an error.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     import scipy.linalg
 
     y = Y.reindex(index=A.index).to_numpy(dtype=np.float64).sum(axis=1)

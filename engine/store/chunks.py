@@ -86,6 +86,7 @@ class ChunkWriter:
             and self.fill in (0, None)
         )
         if self.direct:
+            # imported here: heavy, optional or circular; only this path needs it
             import numcodecs
 
             self.codec = numcodecs.Zstd(level=int(comp.get("level", 0)))

@@ -53,7 +53,10 @@ def write_cog(
 
     ``blocksize`` is the tile edge; GDAL makes overviews down to one tile.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     import rasterio
+
+    # imported here: heavy, optional or circular; only this path needs it
     from rasterio.crs import CRS
 
     g = source_grid(ds)

@@ -57,6 +57,7 @@ def export(
     InputError
         Unknown format or consumer label.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     from footgrid.store.lifecycle import open_store
 
     if format not in FORMATS:

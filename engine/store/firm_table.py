@@ -36,6 +36,7 @@ def write_firm_table(
     GeoParquet 1.0 metadata (readable by ``geopandas.read_parquet``, GDAL, QGIS, DuckDB).
     Firms dropped before attribution are absent; the store's ``dropped`` attribute counts them.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     import shapely
 
     n_cons, n_cat = len(att.consumers), len(att.categories)

@@ -126,6 +126,7 @@ def encoding(ds: xr.Dataset, layout: Layout, zarr_format: int = 3) -> dict[str, 
     """Chunks, fill values and codecs of the store's arrays (Zarr v3, or v2 for old GDAL)."""
     comp: Any = COMPRESSORS
     if zarr_format == 2:
+        # imported here: heavy, optional or circular; only this path needs it
         import numcodecs
 
         comp = (numcodecs.Zstd(level=1),)

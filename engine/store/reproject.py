@@ -69,7 +69,10 @@ def target_grid(src: Grid, crs: str, resolution: float | None = None) -> Grid:
     ConfigError
         When ``crs`` is not a CRS PROJ knows.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     from rasterio.crs import CRS
+
+    # imported here: heavy, optional or circular; only this path needs it
     from rasterio.warp import calculate_default_transform
 
     try:
@@ -101,7 +104,10 @@ def warp_sum(
     before scaling, one per layer. A layer whose warp lost all its mass (outside ``dst``)
     keeps zeros and shows the loss in its warped total.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     from rasterio.crs import CRS
+
+    # imported here: heavy, optional or circular; only this path needs it
     from rasterio.warp import Resampling, reproject
 
     lead = data.shape[:-2]
@@ -158,6 +164,7 @@ def reproject_store(
         ``emissions``, ``footprint`` (when the store has one) and ``cell_area`` on the new grid
         (loaded in memory), and the report of the warp's error before scaling.
     """
+    # imported here: heavy, optional or circular; only this path needs it
     from footgrid.store.layout import Layout, template
 
     src = source_grid(ds)
