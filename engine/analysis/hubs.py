@@ -1,7 +1,9 @@
 """Hubs: contiguous clusters of high-density cells of a layer, with totals, names and shares.
 
 A *hub* is a connected component of the cells whose density (value per km² of cell area) is at
-least a threshold, with 8-connectivity (cells touching at an edge or a corner belong together).
+least a threshold, with 8-connectivity (cells touching at an edge or a corner belong together),
+or, with ``reach=k``, linking selected cells up to ``k`` cells apart (so that the dense cells
+of neighbouring cities a few cells apart form one regional hub).
 Two ways to pick the threshold and the hubs:
 
 - ``threshold=d``: every cluster of cells with density >= ``d``;
@@ -47,13 +49,17 @@ __all__ = [
 ]
 
 
-def label_clusters(mask: ArrayLike) -> tuple[np.ndarray, int]:
-    """Connected components of a boolean raster, 8-connectivity.
+def label_clusters(mask: ArrayLike, reach: int = 1) -> tuple[np.ndarray, int]:
+    """Connected components of a boolean raster: 8-connectivity, or links up to ``reach`` cells.
 
     Parameters
     ----------
     mask
         Boolean (ny, nx) raster of selected cells.
+    reach
+        Two selected cells are linked when their Chebyshev distance (max of row and column
+        offsets) is at most ``reach``; ``reach=1`` is 8-connectivity, ``reach=k`` merges clusters
+        separated by fewer than ``k`` empty cells.
 
     Returns
     -------
@@ -66,6 +72,8 @@ def label_clusters(mask: ArrayLike) -> tuple[np.ndarray, int]:
     m = np.asarray(mask, dtype=bool)
     if m.ndim != 2:
         raise InputError(f"label_clusters needs a 2-D mask, got shape {m.shape}")
+    if int(reach) < 1:
+        raise InputError(f"the hub reach must be at least 1 cell, got {reach}")
     ny, nx = m.shape
     flat = np.flatnonzero(m)
     labels = np.zeros(m.shape, dtype=np.int64)
@@ -74,9 +82,14 @@ def label_clusters(mask: ArrayLike) -> tuple[np.ndarray, int]:
     node = np.full(m.size, -1, dtype=np.int64)
     node[flat] = np.arange(flat.size)
     node = node.reshape(ny, nx)
-    src, dst = [], []
-    # Four of the eight neighbour directions cover every adjacent pair once.
-    for dy, dx in ((0, 1), (1, -1), (1, 0), (1, 1)):
+    src, dst = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    # Half of the offsets within the reach (dy > 0, or dy == 0 and dx > 0) cover every pair once.
+    r = int(reach)
+    offsets = [(0, dx) for dx in range(1, r + 1)]
+    offsets += [(dy, dx) for dy in range(1, r + 1) for dx in range(-r, r + 1)]
+    for dy, dx in offsets:
+        if dy >= ny or abs(dx) >= nx:
+            continue
         a = node[: ny - dy, max(0, -dx) : nx - max(0, dx)]
         b = node[dy:, max(0, dx) : nx - max(0, -dx)]
         both = (a >= 0) & (b >= 0)
@@ -177,6 +190,7 @@ def find_hubs(
     core: float = 0.75,
     holding: float | None = None,
     mask: ArrayLike | None = None,
+    reach: int = 1,
 ) -> Hubs:
     """Clusters of cells with density >= a threshold, largest first.
 
@@ -194,6 +208,8 @@ def find_hubs(
         the layer total (all clusters when they hold less).
     mask
         Optional cells that may belong to a hub (e.g. the territory).
+    reach
+        Link cells up to this many cells apart (:func:`label_clusters`); 1 = 8-connectivity.
 
     Returns
     -------
@@ -209,7 +225,7 @@ def find_hubs(
     with np.errstate(divide="ignore", invalid="ignore"):
         dens = np.where(a > 0, v / (a / 1e6), 0.0)
     selected = m & (v > 0) & (dens >= threshold)
-    raw, n = label_clusters(selected)
+    raw, n = label_clusters(selected, reach)
     layer_total = float(v[m].sum())
     idx = raw.ravel()
     total = np.bincount(idx, weights=v.ravel(), minlength=n + 1)[1:]

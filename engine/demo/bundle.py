@@ -29,6 +29,21 @@ MIN_FIRMS = 5_000
 MAX_FIRMS = 50_000_000
 _ROW_GROUP = 1 << 20
 
+#: Fossil CO2 of the MRIO's foreign countries in 2012 (Mt, rounded; approximate territorial
+#: emissions of the Global Carbon Budget), only for the report's "if the hubs were a country"
+#: sentence. China's row is the demo's own (synthetic) national total.
+NATIONAL_MT_2012: dict[str, float] = {
+    "US": 5370.0,
+    "EU": 3530.0,
+    "IN": 2020.0,
+    "RU": 1650.0,
+    "JP": 1300.0,
+    "KR": 620.0,
+    "TW": 270.0,
+    "SG": 50.0,
+    "HK": 45.0,
+}
+
 CONFIG_TOML = """\
 # footgrid demo bundle (synthetic demo calibrated to published national shares; see README.txt).
 # Written by footgrid.demo.write_bundle(n_firms={n_firms}, seed={seed}). Paths are relative to
@@ -98,6 +113,9 @@ SYNTHETIC (do not use for analysis)
   categories), invented, balanced and productive (spectral radius of A {rho:.3f}); six scale
   factors on its final demand were fitted to the firms drawn so that the footprint shares hit the
   targets above (calibration.json: targets, achieved, scale factors).
+- national_totals.csv: CN is this bundle's total; the other rows are rounded, approximate 2012
+  fossil CO2 of those countries (order of the Global Carbon Budget), used only to rank the hubs
+  ("if the hubs were a country").
 - sectors.csv (concordance; COKE and OTHER are split over two MRIO sectors) and consumers.csv
   (all provinces -> CN, foreign regions keep their label).
 """
@@ -165,6 +183,12 @@ def write_bundle(
     _write_polygons(out / "provinces.gpkg", geography.province_polygons(cities))
 
     total = float(firms.co2_t.sum())
+    _write_csv(
+        out / "national_totals.csv",
+        ("region", "total"),
+        [(mrio.HOME, repr(round(total, 3)))]
+        + [(r, repr(v * 1e6)) for r, v in NATIONAL_MT_2012.items()],
+    )
     record = {
         "description": (
             "Synthetic demo calibrated to published national shares. 'achieved' is computed "

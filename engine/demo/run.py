@@ -37,7 +37,16 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
     ds = run(config, progress=not quiet)
     t2 = time.perf_counter()
     log.info("pipeline finished in %.1f s", t2 - t1)
-    index = write_report(ds, out / "report", title=f"footgrid — {DEMO_LABEL}", note=DEMO_NOTE)
+    bundle = Path(config).parent
+    index = write_report(
+        ds,
+        out / "report",
+        title=f"footgrid — {DEMO_LABEL}",
+        note=DEMO_NOTE,
+        polygons=str(bundle / "provinces.gpkg"),
+        field="province",
+        national=bundle / "national_totals.csv",
+    )
     t3 = time.perf_counter()
     if not quiet:
         print(f"footgrid demo ({DEMO_LABEL})")

@@ -62,6 +62,37 @@ def test_label_clusters_matches_ndimage_and_flood_fill(mask):
     np.testing.assert_array_equal(labels, flood_fill(mask))
 
 
+def pairwise_components(mask: np.ndarray, reach: int) -> np.ndarray:
+    """Brute force: union-find over all pairs of cells within Chebyshev distance ``reach``."""
+    cells = list(zip(*np.nonzero(mask), strict=True))
+    parent = list(range(len(cells)))
+
+    def find(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i, (a, b) in enumerate(cells):
+        for j in range(i):
+            c, d = cells[j]
+            if max(abs(a - c), abs(b - d)) <= reach:
+                parent[find(i)] = find(j)
+    out = np.zeros(mask.shape, dtype=np.int64)
+    seen: dict[int, int] = {}
+    for i, (a, b) in enumerate(cells):  # row-major order: first cell numbers the component
+        out[a, b] = seen.setdefault(find(i), len(seen) + 1)
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(masks, st.integers(1, 4))
+def test_label_clusters_reach_matches_pairwise(mask, reach):
+    labels, n = label_clusters(mask, reach)
+    ref = pairwise_components(mask, reach)
+    assert n == ref.max()
+    np.testing.assert_array_equal(labels, ref)
+
+
 rasters = st.tuples(st.integers(2, 12), st.integers(2, 12)).flatmap(
     lambda shape: st.tuples(
         arrays(float, shape, elements=st.sampled_from([0.0, 0.0, 1.0, 2.0, 5.0, 40.0])),

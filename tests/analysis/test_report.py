@@ -68,6 +68,7 @@ def test_report_files_and_images(report):
         "shares_by_sector.csv",
         "shares_by_category.csv",
         "shares_domestic_foreign.csv",
+        "hubs.csv",
     ):
         assert (out / name).is_file(), name
     pngs = sorted(out.glob("*.png"))
@@ -105,6 +106,37 @@ def test_report_tables_agree_with_store(report):
     assert -180 <= top["lon"] <= 180 and -90 <= top["lat"] <= 90
     lorenz = pd.read_csv(out / "lorenz.csv")
     assert set(lorenz["layer"]) == set(conc.index)
+
+
+def test_hubs_csv_against_ndimage(report):
+    # Independent reference: the foreign layer summed from the raw footprint with numpy, its
+    # dense cells labelled by scipy.ndimage.label (8-connectivity).
+    from scipy import ndimage
+
+    store, index = report
+    hubs = pd.read_csv(index.parent / "hubs.csv")
+    assert list(hubs["rank"]) == list(range(1, len(hubs) + 1)) and len(hubs) >= 1
+    assert (np.diff(hubs["total"]) <= 0).all() and hubs["name"].notna().all()
+    ds = L.open_store(store)
+    fp = ds["footprint"].values.astype(np.float64)
+    foreign = fp[~ds["domestic"].values].sum(axis=(0, 1))
+    foreign[~ds["territory"].values] = 0.0
+    dens = foreign / (ds["cell_area"].values / 1e6)
+    # The hubs' threshold is the density of the smallest cell among those holding 50 %.
+    order = np.argsort(-dens.ravel(), kind="stable")
+    cum = np.cumsum(foreign.ravel()[order])
+    thr = dens.ravel()[order][np.searchsorted(cum, 0.5 * cum[-1] * (1 - 1e-12))]
+    sel = (foreign > 0) & (dens >= thr)
+    labels, n = ndimage.label(sel, structure=np.ones((3, 3), dtype=int))
+    sums = np.sort(np.asarray(ndimage.sum_labels(foreign, labels, np.arange(1, n + 1))))[::-1]
+    # With links up to `reach` cells, hubs merge components: the largest hub is at least the
+    # largest component, and all hubs together hold what the components hold (<= 25 hubs).
+    assert hubs["total"].iloc[0] >= sums[0] * (1 - 1e-9)
+    if len(hubs) < 25:
+        assert hubs["total"].sum() == pytest.approx(sums.sum(), rel=1e-9)
+    assert hubs["share"].sum() <= 1 + 1e-9
+    assert "If the hubs were a country" not in index.read_text()  # no national totals given
+    assert 'id="hubs"' in index.read_text() or "Hubs:" in index.read_text()
 
 
 def test_headline_figures(report):
