@@ -33,10 +33,10 @@ from footgrid.errors import InputError
 __all__ = ["HubSummary", "hub_summary", "load_cities", "read_national_totals"]
 
 #: Hubs are the clusters of the densest cells holding this share of the layer ...
-CORE = 0.5
+CORE = 0.75
 #: ... linking dense cells up to this far apart (neighbouring cities form one regional hub);
 #: in cells, ``reach`` = MERGE_KM / cell size, rounded, between 1 and MAX_REACH ...
-MERGE_KM = 20.0
+MERGE_KM = 50.0
 MAX_REACH = 6
 #: ... and the report lists at most this many of them.
 MAX_HUBS = 25

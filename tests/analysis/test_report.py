@@ -17,6 +17,7 @@ from shapely.geometry import box
 from footgrid.analysis import format_headline, headline, write_report
 from footgrid.analysis import layers as L
 from footgrid.analysis.maps import plot_layer, plot_small_multiples
+from footgrid.analysis.places import CORE
 from footgrid.errors import InputError
 from tests.helpers.stores import ALBERS, build_dataset, make_store, write_store
 
@@ -122,10 +123,10 @@ def test_hubs_csv_against_ndimage(report):
     foreign = fp[~ds["domestic"].values].sum(axis=(0, 1))
     foreign[~ds["territory"].values] = 0.0
     dens = foreign / (ds["cell_area"].values / 1e6)
-    # The hubs' threshold is the density of the smallest cell among those holding 50 %.
+    # The hubs' threshold is the density of the marginal cell of those holding CORE.
     order = np.argsort(-dens.ravel(), kind="stable")
     cum = np.cumsum(foreign.ravel()[order])
-    thr = dens.ravel()[order][np.searchsorted(cum, 0.5 * cum[-1] * (1 - 1e-12))]
+    thr = dens.ravel()[order][np.searchsorted(cum, CORE * cum[-1] * (1 - 1e-12))]
     sel = (foreign > 0) & (dens >= thr)
     labels, n = ndimage.label(sel, structure=np.ones((3, 3), dtype=int))
     sums = np.sort(np.asarray(ndimage.sum_labels(foreign, labels, np.arange(1, n + 1))))[::-1]
