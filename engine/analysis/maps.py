@@ -22,6 +22,7 @@ from matplotlib.colors import ListedColormap, LogNorm, Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from footgrid.analysis.context import MapContext, draw_context
 from footgrid.analysis.layers import GridInfo
 
 __all__ = [
@@ -151,6 +152,7 @@ def plot_layer(
     title: str,
     units: str = "t CO2 / yr",
     max_px: int = 1200,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """One layer as a PNG map (log colour scale, territory outline, colour bar).
 
@@ -168,6 +170,8 @@ def plot_layer(
         Units of ``values`` (the colour bar reads "<units> per km²").
     max_px
         Display resolution cap (cells per side).
+    context
+        Borders, graticule and place labels (:func:`footgrid.analysis.context.map_context`).
 
     Returns
     -------
@@ -177,6 +181,8 @@ def plot_layer(
     fig = Figure(figsize=(8, 6.5), layout="constrained")
     ax = fig.add_subplot()
     image = _draw_layer(ax, disp, _log_norm([disp.density]))
+    if context is not None:
+        draw_context(ax, context)
     if image is not None:
         fig.colorbar(image, ax=ax, label=f"{units} per km²", shrink=0.85)
     ax.set_title(title)
@@ -196,6 +202,7 @@ def plot_small_multiples(
     units: str = "t CO2 / yr",
     ncols: int = 3,
     max_px: int = 500,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """Several layers (e.g. the top consumers) on one shared log colour scale.
 
@@ -216,6 +223,8 @@ def plot_small_multiples(
         Panels per row.
     max_px
         Display resolution cap per panel.
+    context
+        Borders and graticule drawn on every panel (place labels on none: panels are small).
 
     Returns
     -------
@@ -234,6 +243,8 @@ def plot_small_multiples(
     image = None
     for ax, (name, disp) in zip(axes.flat, disps.items(), strict=False):
         drawn = _draw_layer(ax, disp, norm)
+        if context is not None:
+            draw_context(ax, context, label_places=False)
         image = drawn if drawn is not None else image
         ax.set_title(name, fontsize=10)
         ax.tick_params(labelsize=7)
@@ -300,6 +311,7 @@ def plot_difference(
     title: str,
     units: str = "t CO2 / yr",
     max_px: int = 1200,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """A difference layer (B - A) on a symmetric log scale (blue = less, red = more).
 

@@ -18,6 +18,7 @@ Output folder layout (all links relative, so the folder can be moved or zipped):
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -29,7 +30,14 @@ import xarray as xr
 
 from footgrid.analysis import layers as L
 from footgrid.analysis.concentration import Concentration, concentration
-from footgrid.analysis.hotspots import Zones, rasterize_zones, top_cells, zonal_sums
+from footgrid.analysis.context import MapContext, map_context
+from footgrid.analysis.hotspots import (
+    Zones,
+    rasterize_zones,
+    read_polygons,
+    top_cells,
+    zonal_sums,
+)
 from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
 from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
 from footgrid.analysis.places import HubSummary, hub_summary, read_national_totals
@@ -43,6 +51,8 @@ FRACTIONS = (0.5, 0.75, 0.9)
 #: curve), dense near 1 where the few dense cells sit: a national grid has ~10^7 cells.
 LORENZ_X = np.unique(np.concatenate([np.linspace(0.0, 1.0, 1001), 1.0 - np.logspace(-6, -3, 61)]))
 TOP_CELLS = 20
+#: Hubs labelled on the maps (by name, at their centres).
+HUB_LABELS = 6
 
 
 def layer_title(name: str) -> str:
@@ -330,7 +340,9 @@ def write_report(
     grid = L.grid_info(ds)
     areas, territory = _static(ds)
     units = _units(ds)
-    zones: Zones | None = rasterize_zones(polygons, field, grid) if polygons else None
+    shapes = read_polygons(polygons, field) if polygons else None
+    zones: Zones | None = rasterize_zones(shapes, field, grid) if polygons else None
+    context: MapContext = map_context(grid, polygons=shapes)
     if national is not None and not isinstance(national, pd.Series):
         national = read_national_totals(national)
 
@@ -362,6 +374,11 @@ def write_report(
                 national=national,
                 units=units,
             )
+        ctx = context
+        if hubs is not None and layer_name == hub_layer:
+            top_hubs = hubs.table.head(HUB_LABELS)
+            places = list(zip(top_hubs["name"], top_hubs["lon"], top_hubs["lat"], strict=True))
+            ctx = dataclasses.replace(context, labels=map_context(grid, labels=places).labels)
         label = L.consumer_label(layer_name)
         stem = safe_name("map_" + (f"consumer_{label}" if label else layer_name), taken)
         plot_layer(
@@ -372,6 +389,7 @@ def write_report(
             out / f"{stem}.png",
             title=layer_title(layer_name),
             units=units,
+            context=ctx,
         )
         maps[layer_name] = f"{stem}.png"
         if label is not None:
@@ -436,6 +454,7 @@ def write_report(
             out / "top_consumers.png",
             title="Footprint by top foreign consumers",
             units=units,
+            context=context,
         )
         page.image("top_consumers.png", caption="Top foreign consumers (shared colour scale)")
         page.links(
