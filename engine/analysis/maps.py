@@ -262,7 +262,8 @@ def plot_lorenz(
     *,
     title: str = "Lorenz curves over territory area",
 ) -> str | os.PathLike:
-    """Lorenz curves (cumulative area share vs cumulative layer share) with the diagonal.
+    """Lorenz curves (left, linear, with the diagonal) and the same curves densest-first on a
+    log area axis (right) with "x % of land holds 75 %" marked per layer.
 
     Parameters
     ----------
@@ -277,8 +278,8 @@ def plot_lorenz(
     -------
     path
     """
-    fig = Figure(figsize=(6, 6), layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(11, 5.2), layout="constrained")
+    ax, ax_log = fig.subplots(1, 2)
     ax.plot(
         [0, 1],
         [0, 1],
@@ -295,9 +296,35 @@ def plot_lorenz(
     ax.set_aspect("equal")
     ax.set_xlabel("cumulative share of territory area (lowest density first)")
     ax.set_ylabel("cumulative share of the layer")
-    ax.set_title(title)
+    ax.set_title("Lorenz curves", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, linewidth=0.3)
+    # Densest first on a log area axis: where the curves actually bend.
+    lo = 1.0
+    for i, (name, (x, y)) in enumerate(curves.items()):
+        if not np.all(np.isfinite(x)):
+            continue
+        area, held = 1.0 - x[::-1], 1.0 - y[::-1]  # ascending area share, densest first
+        keep = area > 0
+        colour = f"C{i}"
+        ax_log.plot(area[keep], held[keep], linewidth=1.6, color=colour, label=name)
+        if keep.any():
+            lo = min(lo, float(area[keep].min()))
+            a75 = float(np.interp(0.75, held, area))
+            if a75 > 0:
+                ax_log.plot([a75], [0.75], marker="o", color=colour, markersize=4)
+                ax_log.annotate(f"{100 * a75:.2g} % of land holds 75 %", (a75, 0.75),
+                                xytext=(6, -12 - 11 * i), textcoords="offset points",
+                                fontsize=8, color=colour)  # fmt: skip
+    ax_log.axhline(0.75, color="0.6", linewidth=0.6, linestyle=":")
+    ax_log.set_xscale("log")
+    ax_log.set_xlim(max(lo, 1e-6) if lo < 1.0 else 1e-3, 1.0)
+    ax_log.set_ylim(0, 1)
+    ax_log.set_xlabel("share of territory area, densest cells first (log)")
+    ax_log.set_ylabel("share of the layer held")
+    ax_log.set_title("Concentration: densest land first", fontsize=10)
+    ax_log.grid(True, which="both", linewidth=0.3)
+    fig.suptitle(title)
     return _save(fig, path)
 
 

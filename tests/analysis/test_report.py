@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -204,7 +205,7 @@ def chromium() -> str | None:
     return None
 
 
-def load_in_chromium(index, tmp_path) -> str:
+def load_in_chromium(index, tmp_path, *extra: str) -> str:
     exe = chromium()
     if exe is None:
         pytest.skip("headless Chromium is not installed (Debian package 'chromium')")
@@ -222,7 +223,7 @@ def load_in_chromium(index, tmp_path) -> str:
         "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",
         "--virtual-time-budget=5000",
-        "--dump-dom",
+        *(extra or ("--dump-dom",)),
         index.resolve().as_uri(),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
@@ -243,3 +244,26 @@ def test_html_loads_in_headless_chromium(report, tmp_path):
     assert images.group(1) == images.group(2) == str(n_img), images.group(0)
     assert tables.group(1) == tables.group(2) and int(tables.group(2)) >= 8, tables.group(0)
     assert "Foreign-driven (export-driven) footprint" in dom
+    errors = re.search(r'data-errors="(\d+)"', body.group(0))
+    assert errors and errors.group(1) == "0", body.group(0)  # no script or resource error
+    load_ms = re.search(r'data-load-ms="(\d+)"', body.group(0))
+    assert load_ms and int(load_ms.group(1)) < 2000, body.group(0)  # load event within 2 s
+    headings = re.findall(r"<h2>([^<]+)</h2>", dom)
+    for section in (
+        "Headline",
+        "Concentration",
+        "Maps",
+        "Hubs",
+        "By consumer",
+        "By final-demand category",
+        "By producing sector",
+        "Zonal sums by city",
+    ):
+        assert any(h.startswith(section) for h in headings), (section, headings)  # fmt: skip
+    # A screenshot of the whole page is kept as a test artefact.
+    folder = pathlib.Path(os.environ.get("FOOTGRID_TEST_ARTEFACTS", "test-artefacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "report_page.png"
+    shot.unlink(missing_ok=True)
+    load_in_chromium(index, tmp_path, f"--screenshot={shot.resolve()}", "--window-size=1200,2400")
+    assert_not_blank(shot)
