@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyproj
 import shapely
+from matplotlib.collections import LineCollection
 
 from footgrid.analysis.layers import GridInfo
 
@@ -111,8 +112,8 @@ def draw_context(ax, ctx: MapContext, *, label_places: bool = True) -> None:
     """
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
-    for line in ctx.borders:
-        ax.plot(line[:, 0], line[:, 1], color=BORDER, linewidth=0.35, zorder=3)
+    if ctx.borders:  # one collection: thousands of coastline parts, one artist
+        ax.add_collection(LineCollection(ctx.borders, colors=BORDER, linewidths=0.35, zorder=3))
     for value, line in ctx.meridians:
         ax.plot(line[:, 0], line[:, 1], color=GRATICULE, linewidth=0.3, linestyle=":", zorder=2)
         inside = (line[:, 0] >= x0) & (line[:, 0] <= x1) & (line[:, 1] >= y0) & (line[:, 1] <= y1)
