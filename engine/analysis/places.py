@@ -28,6 +28,7 @@ from footgrid.analysis.hubs import (
     name_hubs,
 )
 from footgrid.analysis.layers import GridInfo
+from footgrid.analysis.shares import ledger_frame
 from footgrid.errors import InputError
 
 __all__ = ["HubSummary", "hub_summary", "load_cities", "read_national_totals"]
@@ -117,8 +118,6 @@ def _sector_mix(ds: xr.Dataset, zone_labels: list[str] | None) -> pd.DataFrame |
     """Foreign-driven ledger totals (zones or one national row, sectors)."""
     if "totals" not in ds.variables:
         return None
-    from footgrid.analysis.shares import ledger_frame
-
     frame = ledger_frame(ds)
     frame = frame[~frame["domestic"]] if (~frame["domestic"]).any() else frame
     mix = frame.pivot_table(index="region", columns="sector", values="value", aggfunc="sum")
