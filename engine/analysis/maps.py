@@ -22,6 +22,7 @@ from matplotlib.colors import ListedColormap, LogNorm, Normalize, SymLogNorm
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from footgrid.analysis.context import MapContext, draw_context
 from footgrid.analysis.layers import GridInfo
 
 __all__ = [
@@ -151,6 +152,7 @@ def plot_layer(
     title: str,
     units: str = "t CO2 / yr",
     max_px: int = 1200,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """One layer as a PNG map (log colour scale, territory outline, colour bar).
 
@@ -168,6 +170,8 @@ def plot_layer(
         Units of ``values`` (the colour bar reads "<units> per km²").
     max_px
         Display resolution cap (cells per side).
+    context
+        Borders, graticule and place labels (:func:`footgrid.analysis.context.map_context`).
 
     Returns
     -------
@@ -177,6 +181,8 @@ def plot_layer(
     fig = Figure(figsize=(8, 6.5), layout="constrained")
     ax = fig.add_subplot()
     image = _draw_layer(ax, disp, _log_norm([disp.density]))
+    if context is not None:
+        draw_context(ax, context)
     if image is not None:
         fig.colorbar(image, ax=ax, label=f"{units} per km²", shrink=0.85)
     ax.set_title(title)
@@ -196,6 +202,7 @@ def plot_small_multiples(
     units: str = "t CO2 / yr",
     ncols: int = 3,
     max_px: int = 500,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """Several layers (e.g. the top consumers) on one shared log colour scale.
 
@@ -216,6 +223,8 @@ def plot_small_multiples(
         Panels per row.
     max_px
         Display resolution cap per panel.
+    context
+        Borders and graticule drawn on every panel (place labels on none: panels are small).
 
     Returns
     -------
@@ -234,6 +243,8 @@ def plot_small_multiples(
     image = None
     for ax, (name, disp) in zip(axes.flat, disps.items(), strict=False):
         drawn = _draw_layer(ax, disp, norm)
+        if context is not None:
+            draw_context(ax, context, label_places=False)
         image = drawn if drawn is not None else image
         ax.set_title(name, fontsize=10)
         ax.tick_params(labelsize=7)
@@ -251,7 +262,8 @@ def plot_lorenz(
     *,
     title: str = "Lorenz curves over territory area",
 ) -> str | os.PathLike:
-    """Lorenz curves (cumulative area share vs cumulative layer share) with the diagonal.
+    """Lorenz curves (left, linear, with the diagonal) and the same curves densest-first on a
+    log area axis (right) with "x % of land holds 75 %" marked per layer.
 
     Parameters
     ----------
@@ -266,8 +278,8 @@ def plot_lorenz(
     -------
     path
     """
-    fig = Figure(figsize=(6, 6), layout="constrained")
-    ax = fig.add_subplot()
+    fig = Figure(figsize=(11, 5.2), layout="constrained")
+    ax, ax_log = fig.subplots(1, 2)
     ax.plot(
         [0, 1],
         [0, 1],
@@ -284,9 +296,35 @@ def plot_lorenz(
     ax.set_aspect("equal")
     ax.set_xlabel("cumulative share of territory area (lowest density first)")
     ax.set_ylabel("cumulative share of the layer")
-    ax.set_title(title)
+    ax.set_title("Lorenz curves", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, linewidth=0.3)
+    # Densest first on a log area axis: where the curves actually bend.
+    lo = 1.0
+    for i, (name, (x, y)) in enumerate(curves.items()):
+        if not np.all(np.isfinite(x)):
+            continue
+        area, held = 1.0 - x[::-1], 1.0 - y[::-1]  # ascending area share, densest first
+        keep = area > 0
+        colour = f"C{i}"
+        ax_log.plot(area[keep], held[keep], linewidth=1.6, color=colour, label=name)
+        if keep.any():
+            lo = min(lo, float(area[keep].min()))
+            a75 = float(np.interp(0.75, held, area))
+            if a75 > 0:
+                ax_log.plot([a75], [0.75], marker="o", color=colour, markersize=4)
+                ax_log.annotate(f"{100 * a75:.2g} % of land holds 75 %", (a75, 0.75),
+                                xytext=(6, -12 - 11 * i), textcoords="offset points",
+                                fontsize=8, color=colour)  # fmt: skip
+    ax_log.axhline(0.75, color="0.6", linewidth=0.6, linestyle=":")
+    ax_log.set_xscale("log")
+    ax_log.set_xlim(max(lo, 1e-6) if lo < 1.0 else 1e-3, 1.0)
+    ax_log.set_ylim(0, 1)
+    ax_log.set_xlabel("share of territory area, densest cells first (log)")
+    ax_log.set_ylabel("share of the layer held")
+    ax_log.set_title("Concentration: densest land first", fontsize=10)
+    ax_log.grid(True, which="both", linewidth=0.3)
+    fig.suptitle(title)
     return _save(fig, path)
 
 
@@ -300,6 +338,7 @@ def plot_difference(
     title: str,
     units: str = "t CO2 / yr",
     max_px: int = 1200,
+    context: MapContext | None = None,
 ) -> str | os.PathLike:
     """A difference layer (B - A) on a symmetric log scale (blue = less, red = more).
 

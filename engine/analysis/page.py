@@ -138,11 +138,13 @@ table { border-collapse: collapse; margin: 0.5em 0 1em; font-size: 0.9em; }
 th, td { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: right; }
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5em 0; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; }
+pre { background: #f7f7f7; padding: 0.8em; white-space: pre-wrap; overflow-wrap: anywhere; }
 .note { color: #555; } figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
 """
 
 _CHECK = """
+window.footgridErrors = 0;
+window.addEventListener("error", function () { window.footgridErrors++; }, true);
 window.addEventListener("load", function () {
   var imgs = document.images, ok = 0;
   for (var i = 0; i < imgs.length; i++) {
@@ -153,6 +155,8 @@ window.addEventListener("load", function () {
     if (tables[j].rows.length > 1 && tables[j].offsetHeight > 0) { shown++; }
   }
   document.body.setAttribute("data-images-ok", ok + "/" + imgs.length);
+  document.body.setAttribute("data-errors", String(window.footgridErrors));
+  document.body.setAttribute("data-load-ms", String(Math.round(performance.now())));
   document.body.setAttribute("data-tables-ok", shown + "/" + tables.length);
 });
 """

