@@ -13,7 +13,8 @@ import numpy as np
 from dask.base import tokenize
 
 from footgrid.config import Config
-from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, partition
+from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, compute_block, partition
+from footgrid.execution.ensemble import Ensemble, tile_draws
 from footgrid.execution.plan import (
     Plan,
     finite_bounds,
@@ -80,6 +81,8 @@ class InMemoryPlan(Plan):
         self.key = key
         self.attribution: Attribution | None = att
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
+        if cfg.uncertainty is not None:
+            self.ensemble = Ensemble(cfg, tile_draws(cfg, pts, grid, cell, scheduler.threads))
 
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
@@ -119,7 +122,7 @@ def block_graph(
         dsk[pkey] = (group_by_cell, *tp.tile(t), size)
         for b in todo:
             k = (f"block-{token}", b.tile, b.chunk)
-            dsk[k] = (BlockSpec.compute, f"spec-{token}", b, pkey)
+            dsk[k] = (compute_block, f"spec-{token}", b, pkey)
             keys.append(k)
             blocks.append(b)
     return dsk, keys, blocks

@@ -116,6 +116,8 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
             if resume and partial.exists():
                 log.warning("the interrupted store was made from other inputs; starting afresh")
             ds = store.template(layout, plan.territory, plan.totals)
+            if plan.ensemble is not None:
+                ds = plan.ensemble.template(ds, layout.grid)
             store.create(partial, ds, layout, _attrs(cfg, plan.grid, ledger, run_token=token))
         sums = plan.compute_blocks(str(partial), frozenset(done), progress)
     sums.update(done)
@@ -127,6 +129,9 @@ def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> x
         scale = max(abs(ledger_cols).sum(), 1e-300)
         attrs["footprint_residual"] = float(np.abs(per_col - ledger_cols).sum() / scale)
         attrs["home"] = [c for c, d in zip(layout.consumers, layout.domestic, strict=True) if d]
+    if plan.ensemble is not None:
+        plan.ensemble.finish(partial, plan.spec(str(partial)), layout.domestic)
+        attrs.update(plan.ensemble.attrs())
     store.finish(partial, final, attrs)
     log.info(
         "gridded %.6g t of %.6g t input; dropped %.6g t; residual %.3g t",
