@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import xarray as xr
+import zarr
 
 from footgrid.store.layout import COMPRESSORS, UNITS
 
@@ -94,12 +96,25 @@ def member_sums(path: Path) -> dict[str, np.ndarray]:
 
 
 def write_members(path: Path, data: dict[str, tuple[tuple[str, ...], Any]], n: int) -> None:
-    """Add the per-member variables ``data`` (name -> (dims, values)) to the store at ``path``."""
-    ds = xr.Dataset(data, coords={"member": np.arange(n)})
-    for name in data:
-        ds[name].attrs["long_name"] = name.replace("_", " ")
-    ds.to_zarr(path, mode="a", consolidated=False, zarr_format=3)
-    for journal in (path / MEMBERS_DIR).glob("*.jsonl"):
-        journal.unlink()
-    if (path / MEMBERS_DIR).is_dir():
-        (path / MEMBERS_DIR).rmdir()
+    """Add the per-member variables ``data`` (name -> (dims, values)) and the ``member``
+    coordinate to the store in progress at ``path``, then drop the members' journal.
+
+    Written with zarr directly (``dimension_names`` as xarray writes them): the store in
+    progress also holds the journals' folders, which are not Zarr nodes.
+    """
+    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    arrays = {"member": (("member",), np.arange(n, dtype=np.int64)), **data}
+    for name, (dims, values) in arrays.items():
+        values = np.asarray(values)
+        arr = group.create_array(
+            name,
+            shape=values.shape,
+            dtype=values.dtype,
+            dimension_names=dims,
+            fill_value=0,
+            overwrite=True,
+        )
+        arr[...] = values
+        if name != "member":
+            arr.attrs["long_name"] = name.replace("_", " ")
+    shutil.rmtree(path / MEMBERS_DIR, ignore_errors=True)
