@@ -158,3 +158,21 @@ def ensemble_block(
             col.sort()
             for q in range(probs.shape[0]):
                 quant[q, j, c] = _quantile_sorted(col, probs[q])
+
+
+@ngjit
+def perturb_entries(
+    values: np.ndarray, sigma: np.ndarray, seed: int, member: int, offset: int
+) -> np.ndarray:
+    """``values[i] * lognormal_factor(seed, member, offset + i, sigma[i])`` for flat arrays.
+
+    ``sigma`` has one entry per value, or a single entry shared by all.
+    """
+    n = values.shape[0]
+    shared = sigma.shape[0] == 1
+    out = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        v = values[i]
+        s = sigma[0] if shared else sigma[i]
+        out[i] = v * lognormal_factor(seed, member, offset + i, s) if v != 0.0 else 0.0
+    return out

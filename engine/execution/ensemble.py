@@ -29,6 +29,10 @@ from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, consumer_
 from footgrid.io.points import Points, expand_paths
 from footgrid.kernels import group_by_cell
 from footgrid.kernels.ensemble import ensemble_block, lognormal_sigma
+from footgrid.mrio.attribution import Attribution
+from footgrid.mrio.consumers import build_consumer_map
+from footgrid.mrio.perturb import member_coefficients
+from footgrid.mrio.tables import load_mrio
 from footgrid.store.ensemble import add_statistics, journal_members, member_sums, write_members
 
 _NO_COEF = np.zeros((1, 1, 1))
@@ -114,6 +118,30 @@ def tile_draws(
     """The points' (sigma, draw) partitioned by tile like the points (``emission``, ``key``)."""
     sigma, draw = point_draws(cfg, pts)
     return partition(grid, cell, sigma, draw, workers)
+
+
+def member_coef(cfg: Config, att: Attribution | None) -> np.ndarray | None:
+    """(members, keys, columns) coefficients under ``[uncertainty] mrio_rsd``, else None.
+
+    The MRIO and the consumer map are made as :func:`footgrid.mrio.link.link_rows` makes
+    them; see :mod:`footgrid.mrio.perturb` for the draws.
+    """
+    rsd = cfg.uncertainty["mrio_rsd"]
+    if att is None or (not isinstance(rsd, str) and float(rsd) == 0.0):
+        return None
+    mrio = load_mrio(
+        cfg.mrio["path"],
+        cfg.mrio["format"],
+        negative_final_demand=cfg.mrio["negative_final_demand"],
+    )
+    cmap = build_consumer_map(
+        mrio.cols,
+        groups=cfg.consumers.get("groups"),
+        categories=cfg.consumers.get("categories", "keep"),
+        home=cfg.consumers.get("home"),
+    )
+    u = cfg.uncertainty
+    return member_coefficients(mrio, cmap, att, rsd, int(u["seed"]), int(u["members"]))
 
 
 @dataclass(frozen=True, eq=False)

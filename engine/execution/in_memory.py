@@ -14,7 +14,7 @@ from dask.base import tokenize
 
 from footgrid.config import Config
 from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, compute_block, partition
-from footgrid.execution.ensemble import Ensemble, tile_draws
+from footgrid.execution.ensemble import Ensemble, member_coef, tile_draws
 from footgrid.execution.plan import (
     Plan,
     finite_bounds,
@@ -82,7 +82,8 @@ class InMemoryPlan(Plan):
         self.attribution: Attribution | None = att
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
         if cfg.uncertainty is not None:
-            self.ensemble = Ensemble(cfg, tile_draws(cfg, pts, grid, cell, scheduler.threads))
+            draws = tile_draws(cfg, pts, grid, cell, scheduler.threads)
+            self.ensemble = Ensemble(cfg, draws, member_coef(cfg, att))
 
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
