@@ -7,9 +7,11 @@ Quick start::
     ds = footgrid.run("config.toml")  # footprint(consumer, category, y, x), totals, ...
     ds = footgrid.grid_emissions("config.toml")  # production-based emissions(y, x) only
     ds = footgrid.open_store("footprint.zarr")
+    index = footgrid.run_batch("batch.toml")  # one store per {year} / {scenario}
 """
 
 from footgrid._version import __version__
+from footgrid.batch import run_batch
 from footgrid.config import Config, load_config
 from footgrid.errors import ComputeError, ConfigError, FootgridError, InputError, MRIOError
 from footgrid.execution.pipeline import grid_emissions, run
@@ -32,4 +34,5 @@ __all__ = [
     "load_config",
     "open_store",
     "run",
+    "run_batch",
 ]

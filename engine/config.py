@@ -65,7 +65,12 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "firm_table": ((bool,), False),
         "dtype": ((str,), "float32"),
     },
-    # Checked further by footgrid.execution.ensemble.check_uncertainty.
+    # One run per year / scenario (footgrid.batch): ``{year}`` / ``{scenario}`` in the text.
+    "batch": {
+        "years": ((list,), None),
+        "scenarios": ((list,), None),
+        "index": ((str,), "batch.json"),
+    },
     "uncertainty": {
         "members": ((int,), 100),
         "seed": ((int,), 0),
@@ -93,6 +98,7 @@ _PATH_KEYS = {
     ("concordance", "path"),
     ("consumers", "groups"),
     ("output", "path"),
+    ("batch", "index"),
 }
 
 
@@ -113,6 +119,7 @@ class Config:
     concordance: dict[str, Any] | None = None
     consumers: dict[str, Any] = field(default_factory=dict)
     uncertainty: dict[str, Any] | None = None
+    batch: dict[str, Any] | None = None
     source: Path | None = None
     text: str = ""
 
@@ -187,7 +194,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
     for name, keys in SCHEMA.items():
         body = raw.get(name)
         if body is None:
-            optional = name in ("regions", "mrio", "concordance", "uncertainty")
+            optional = name in ("regions", "mrio", "concordance", "uncertainty", "batch")
             if name == "points":
                 raise ConfigError(
                     "the config has no [points] section",
@@ -250,6 +257,8 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
     _check_points(sections["points"], path)
     _check_consumers(sections["consumers"], path)
     _check_output_path(sections, path)
+    if sections["batch"] is not None:
+        _check_batch(sections["batch"], path)
     if sections["uncertainty"] is not None:
         _check_uncertainty(sections["uncertainty"], base, path)
         if sections["compute"]["larger_than_memory"]:
@@ -269,6 +278,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         concordance=sections["concordance"],
         consumers=sections["consumers"] or {},
         uncertainty=sections["uncertainty"],
+        batch=sections["batch"],
         source=path.resolve() if path is not None else None,
         text=text,
     )
@@ -365,6 +375,44 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
             file=path,
             key="grid.tile",
         )
+
+
+def _check_batch(b: dict[str, Any], path: Path | None) -> None:
+    """``[batch]``: non-empty lists of distinct years (integers) or scenario names (strings)."""
+    for key, kind in (("years", int), ("scenarios", str)):
+        v = b[key]
+        if v is None:
+            continue
+        if not v or not all(isinstance(x, kind) and not isinstance(x, bool) for x in v):
+            raise ConfigError(
+                f"[batch] {key} must be a non-empty list of {kind.__name__}, got {v!r}",
+                file=path,
+                key=f"batch.{key}",
+                fix="e.g. years = [2012, 2015, 2017]" if key == "years" else 'e.g. ["bau"]',
+            )
+        if len(set(v)) != len(v):
+            raise ConfigError(
+                f"[batch] {key} lists a value twice: {v!r}", file=path, key=f"batch.{key}"
+            )
+    if b["years"] is None and b["scenarios"] is None:
+        raise ConfigError(
+            "[batch] needs years or scenarios",
+            file=path,
+            key="batch.years",
+            fix='add years = [2012, 2015] (used as "{year}" in paths)',
+        )
+
+
+def load_config_text(text: str, base: Path, source: Path | None = None) -> Config:
+    """Validate a config given as TOML ``text`` whose paths are relative to ``base``.
+
+    Used for the runs of a batch, whose text is the config's with placeholders filled in.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config is not valid TOML: {exc}", file=source) from None
+    return _validate(raw, base, source, text)
 
 
 def _check_uncertainty(u: dict[str, Any], base: Path, path: Path | None) -> None:

@@ -64,6 +64,7 @@ def grid_emissions(
         Show a progress bar of blocks written (on a terminal).
     """
     cfg = load_config(config)
+    _no_batch(cfg)
     return _execute(cfg, with_mrio=False, resume=False, progress=progress)
 
 
@@ -89,6 +90,7 @@ def run(
         Show a progress bar of blocks written (on a terminal).
     """
     cfg = load_config(config)
+    _no_batch(cfg)
     if not cfg.has_mrio:
         raise ConfigError(
             "`run` needs an [mrio] section (use `grid` for production-based gridding only)",
@@ -97,6 +99,16 @@ def run(
             fix='add [mrio] path = "..."',
         )
     return _execute(cfg, with_mrio=True, resume=resume, progress=progress)
+
+
+def _no_batch(cfg: Config) -> None:
+    if cfg.batch is not None:
+        raise ConfigError(
+            "a [batch] config is a set of runs",
+            file=cfg.source,
+            key="batch",
+            fix="run it with `footgrid run CONFIG` or footgrid.batch.run_batch(CONFIG)",
+        )
 
 
 def _execute(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:
