@@ -24,6 +24,7 @@ import pandas as pd
 from footgrid import store
 from footgrid.config import Config, load_config, load_config_text
 from footgrid.errors import ConfigError, InputError
+from footgrid.execution.pipeline import grid_emissions, run
 
 log = logging.getLogger("footgrid")
 
@@ -84,8 +85,6 @@ def run_batch(
     dict
         The index: ``{"version", "config", "runs": [{"name", "values", "store"}]}``.
     """
-    from footgrid.execution.pipeline import grid_emissions, run
-
     cfg = load_config(config)
     if cfg.batch is None:
         raise ConfigError("the config has no [batch] section", file=cfg.source, key="batch")
@@ -135,7 +134,7 @@ def batch_series(path: str | os.PathLike) -> pd.DataFrame:
     Columns: ``run``, the batch values (``year``, ``scenario``), ``total``, ``ledger_total``,
     ``foreign``, ``foreign_share``, ``foreign_area_share_75``.
     """
-    from footgrid.analysis.report import headline
+    from footgrid.analysis.report import headline  # plotting stack: loaded for reports only
 
     rows = []
     for entry in read_index(path)["runs"]:
@@ -163,7 +162,7 @@ def write_batch_report(path: str | os.PathLike, out: Path) -> Path:
     """The batch's headline series (``series.csv``, ``series.md``) and the comparison of each
     pair of consecutive runs (``compare_<a>_<b>/``, :func:`write_comparison`); returns the
     Markdown file."""
-    from footgrid.analysis.compare import write_comparison
+    from footgrid.analysis.compare import write_comparison  # plotting stack: reports only
 
     out.mkdir(parents=True, exist_ok=True)
     series = batch_series(path)
