@@ -2,8 +2,9 @@
 
 A member's factor for a point depends on ``(seed, member, draw)`` only, where ``draw`` is the
 point's stable input row (independent per source) or its sector code (one draw per sector):
-a SplitMix64 hash of those three numbers gives two uniforms, Box-Muller a standard normal
-``z``, and the factor is ``exp(s z - s²/2)`` with ``s² = ln(1 + rsd²)`` (a lognormal of mean 1
+a SplitMix64 hash of ``(seed, member // 2, draw)`` gives two uniforms, Box-Muller two
+independent standard normals (members ``2k`` and ``2k + 1``), and with ``z`` one of them the
+factor is ``exp(s z - s²/2)`` with ``s² = ln(1 + rsd²)`` (a lognormal of mean 1
 and relative standard deviation ``rsd``). No random state is carried between points, so the
 members do not depend on the tiling, the number of workers or the scheduler. ``s = 0`` gives
 the factor 1.0 exactly, so members of a run without uncertainty equal the deterministic run
@@ -36,13 +37,24 @@ def _mix(x: np.uint64) -> np.uint64:
 
 
 @ngjit
-def standard_normal(seed: int, member: int, draw: int) -> float:
-    """A standard normal deviate that is a pure function of ``(seed, member, draw)``."""
-    h = _mix(np.uint64(seed) * _GOLDEN + np.uint64(member))
+def _polar(seed: int, pair: int, draw: int) -> tuple[float, float]:
+    """Box-Muller radius and angle of member pair ``pair`` for ``(seed, draw)``."""
+    h = _mix(np.uint64(seed) * _GOLDEN + np.uint64(pair))
     h = _mix(h ^ (np.uint64(draw) * _GOLDEN + _GOLDEN))
     u1 = (float(h >> np.uint64(11)) + 0.5) * _TWO_53
     u2 = float(_mix(h + _GOLDEN) >> np.uint64(11)) * _TWO_53
-    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+    return np.sqrt(-2.0 * np.log(u1)), 2.0 * np.pi * u2
+
+
+@ngjit
+def standard_normal(seed: int, member: int, draw: int) -> float:
+    """A standard normal deviate that is a pure function of ``(seed, member, draw)``.
+
+    Members ``2k`` and ``2k + 1`` are the two outputs (cosine, sine) of one Box-Muller pair,
+    which are independent standard normals.
+    """
+    r, theta = _polar(seed, member >> 1, draw)
+    return r * np.cos(theta) if member % 2 == 0 else r * np.sin(theta)
 
 
 @ngjit
@@ -51,6 +63,21 @@ def lognormal_factor(seed: int, member: int, draw: int, s: float) -> float:
     if s == 0.0:
         return 1.0
     return np.exp(s * standard_normal(seed, member, draw) - 0.5 * s * s)
+
+
+@ngjit
+def _member_factors(seed: int, draw: int, s: float, out: np.ndarray) -> None:
+    """``out[m] = lognormal_factor(seed, m, draw, s)`` for every member, one pair at a time."""
+    n = out.shape[0]
+    if s == 0.0:
+        out[:] = 1.0
+        return
+    half = 0.5 * s * s
+    for pair in range((n + 1) // 2):
+        r, theta = _polar(seed, pair, draw)
+        out[2 * pair] = np.exp(s * (r * np.cos(theta)) - half)
+        if 2 * pair + 1 < n:
+            out[2 * pair + 1] = np.exp(s * (r * np.sin(theta)) - half)
 
 
 @ngjit
@@ -127,15 +154,20 @@ def ensemble_block(
     per_member = coef.shape[0] > 1
     vals = np.zeros((n_members, width), dtype=np.float64)
     col = np.empty(n_members, dtype=np.float64)
+    f = np.empty(n_members, dtype=np.float64)
+    inv = np.empty(n_members, dtype=np.float64)
+    for m in range(n_members):
+        inv[m] = 1.0 / (m + 1)
     for s in range(cells.shape[0]):
         vals[:, :] = 0.0
         for p in range(starts[s], starts[s + 1]):
             k = key[p]
             if use_coef and k < 0:
                 continue
-            e, sg, d = emission[p], sigma[p], draw[p]
+            e = emission[p]
+            _member_factors(seed, draw[p], sigma[p], f)
             for m in range(n_members):
-                v = e * lognormal_factor(seed, m, d, sg)
+                v = e * f[m]
                 if use_coef:
                     row = coef[m if per_member else 0, k, col0 : col0 + width]
                     for j in range(width):
@@ -150,7 +182,7 @@ def ensemble_block(
                 x = vals[m, j]
                 member_sums[m, j] += x
                 delta = x - mu
-                mu += delta / (m + 1)
+                mu += delta * inv[m]
                 m2 += delta * (x - mu)
                 col[m] = x
             mean[j, c] = mu

@@ -36,6 +36,10 @@ from footgrid.mrio.tables import load_mrio
 from footgrid.store.ensemble import add_statistics, journal_members, member_sums, write_members
 
 _NO_COEF = np.zeros((1, 1, 1))
+#: Columns (consumers × categories) per ensemble footprint block, at least: every block draws
+#: the members' factors of its tile's points again, so fewer, wider blocks draw them fewer
+#: times (a block holds 2 + quantiles statistics rasters of this many columns per tile).
+ENSEMBLE_COLUMNS = 64
 
 
 def sector_draw(label: str) -> int:
@@ -223,6 +227,8 @@ class Ensemble:
     def spec(self, base: BlockSpec) -> EnsembleSpec:
         """The ensemble counterpart of the plan's block spec ``base``."""
         kept = {f.name: getattr(base, f.name) for f in fields(BlockSpec)}
+        wide = ENSEMBLE_COLUMNS // max(base.n_categories, 1)
+        kept["consumer_chunk"] = max(base.consumer_chunk, min(wide, base.n_consumers))
         return EnsembleSpec(
             **kept,
             members=self.members,
