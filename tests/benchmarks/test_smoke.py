@@ -16,6 +16,7 @@ from benchmarks import (
     bench_coefficients,
     bench_end_to_end,
     bench_ensemble,
+    bench_global,
     bench_gridding,
     bench_scaling,
     run,
@@ -73,3 +74,16 @@ def test_b6_ensemble_quick(tmp_path: Path) -> None:
     assert saved["members"] == 5 and res["gridded_totals_agree"]
     assert res["naive_extrapolated_s"] == pytest.approx(5 * res["deterministic"]["median_s"])
     assert [m["n"] for m in res["mrio_per_member"]][1] == 200
+
+
+@pytest.mark.slow
+def test_b7_global_quick(tmp_path: Path) -> None:
+    argv = ["--quick", "--repeat", "1", "--skip-cluster", "--workdir", str(tmp_path / "w")]
+    res = bench_global.main([*argv, "--out-dir", str(tmp_path)])
+    assert (tmp_path / "global_quick.json").exists()
+    case = res["case"]
+    assert case["layers"] == 6 * 7
+    assert case["solve"]["max_rel_diff"] < 1e-10
+    assert case["store"]["footprint_chunk_files"] <= case["store"]["footprint_chunks_possible"]
+    assert bench_global.region_of_country("UK", "EU") == "GB"
+    assert bench_global.region_of_country("NG", "AF") == "WF"
