@@ -9,6 +9,7 @@ Quick start::
     ds = footgrid.open_store("footprint.zarr")
     tables, report = footgrid.nest("exiobase.zip", "provinces/", country="CN",
                                    concordance="sectors.csv")  # a nested MRIO
+    index = footgrid.run_batch("batch.toml")  # one store per {year} / {scenario}
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from footgrid.errors import ComputeError, ConfigError, FootgridError, InputError
 
 if TYPE_CHECKING:
     from footgrid._version import __version__
+    from footgrid.batch import run_batch
     from footgrid.config import Config, load_config
     from footgrid.execution.pipeline import grid_emissions, run
     from footgrid.grid import Grid
@@ -40,6 +42,7 @@ _LAZY = {
     "grid_array": "footgrid.gridding",
     "open_store": "footgrid.store",
     "nest": "footgrid.mrio.nest",
+    "run_batch": "footgrid.batch",
 }
 
 
@@ -67,4 +70,5 @@ __all__ = [
     "nest",
     "open_store",
     "run",
+    "run_batch",
 ]

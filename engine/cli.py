@@ -19,6 +19,8 @@ from footgrid import progress
 from footgrid._version import __version__
 from footgrid.analysis.compare import write_comparison
 from footgrid.analysis.report import write_report
+from footgrid.batch import run_batch, write_batch_report
+from footgrid.config import load_config
 from footgrid.demo.run import run_demo
 from footgrid.errors import ConfigError, FootgridError
 from footgrid.execution.pipeline import grid_emissions as grid
@@ -71,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--resolution", type=float, help="cell size in the --crs units")
 
     rep = sub.add_parser("report", help="tables, maps and an HTML page from a store")
-    rep.add_argument("store", help="a footgrid .zarr store")
+    rep.add_argument("store", help="a footgrid .zarr store, or the .json index of a batch")
     rep.add_argument("--polygons", help="polygon layer for zonal sums (GeoPackage, GeoJSON, ...)")
     rep.add_argument("--field", help="the polygon layer's name field")
     rep.add_argument("--out", help="output folder (default: STORE's folder/report)")
@@ -204,8 +206,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         ds = grid(args.config, progress=not args.quiet)
         _print_balance(ds)
     elif args.command == "run":
-        ds = run(args.config, resume=args.resume, progress=not args.quiet)
-        _print_balance(ds)
+        cfg = load_config(args.config)
+        if cfg.batch is not None:
+            index = run_batch(cfg, resume=args.resume, progress=not args.quiet)
+            if not args.quiet:
+                print(f"batch: {len(index['runs'])} runs, index {cfg.batch['index']}")
+        else:
+            ds = run(cfg, resume=args.resume, progress=not args.quiet)
+            _print_balance(ds)
     elif args.command == "export":
         with progress.phase(f"export: {args.format}"):
             files, rep = export(
@@ -228,6 +236,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         if (args.polygons is None) != (args.field is None):
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
+        if Path(args.store).suffix == ".json":  # a batch index: the series of its runs
+            md = write_batch_report(args.store, out)
+            if not args.quiet:
+                print(md.read_text())
+            return 0
         with progress.phase("report"):
             index = write_report(args.store, out, polygons=args.polygons, field=args.field)
         print(f"report: {index}")

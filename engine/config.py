@@ -88,6 +88,20 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "dtype": ((str,), "float32"),
         "zarr_format": ((int,), 3),
     },
+    # One run per year / scenario (footgrid.batch): ``{year}`` / ``{scenario}`` in the text.
+    "batch": {
+        "years": ((list,), None),
+        "scenarios": ((list,), None),
+        "index": ((str,), "batch.json"),
+    },
+    "uncertainty": {
+        "members": ((int,), 100),
+        "seed": ((int,), 0),
+        "quantiles": ((list,), [0.05, 0.5, 0.95]),
+        "emission_rsd": ((*_NUM, dict, str), 0.0),
+        "emission_correlation": ((str,), "source"),
+        "mrio_rsd": ((*_NUM, str), 0.0),
+    },
 }
 #: Value types of the stored rasters (``[output] dtype``).
 DTYPES = ("float32", "float64")
@@ -98,6 +112,7 @@ _CHOICES = {
     ("mrio", "negative_final_demand"): NEGATIVE_FINAL_DEMAND,
     ("consumers", "categories"): CATEGORIES,
     ("output", "dtype"): DTYPES,
+    ("uncertainty", "emission_correlation"): ("source", "sector"),
 }
 _PATH_KEYS = {
     ("points", "path"),
@@ -107,6 +122,7 @@ _PATH_KEYS = {
     ("concordance", "path"),
     ("consumers", "groups"),
     ("output", "path"),
+    ("batch", "index"),
 }
 
 
@@ -127,6 +143,8 @@ class Config:
     concordance: dict[str, Any] | None = None
     consumers: dict[str, Any] = field(default_factory=dict)
     rasters: tuple[dict[str, Any], ...] = ()
+    uncertainty: dict[str, Any] | None = None
+    batch: dict[str, Any] | None = None
     source: Path | None = None
     text: str = ""
 
@@ -216,7 +234,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
             continue
         body = raw.get(name)
         if body is None:
-            optional = name in ("regions", "mrio", "concordance")
+            optional = name in ("regions", "mrio", "concordance", "uncertainty", "batch")
             if name == "points" and rasters:
                 sections[name] = None
                 continue
@@ -250,6 +268,17 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
     _check_consumers(sections["consumers"], path)
     _check_output_path(sections, path)
     _check_output(sections["output"], path)
+    if sections["batch"] is not None:
+        _check_batch(sections["batch"], path)
+    if sections["uncertainty"] is not None:
+        _check_uncertainty(sections["uncertainty"], base, path)
+        if sections["compute"]["larger_than_memory"]:
+            raise ConfigError(
+                "[uncertainty] ensembles are computed on in-memory points only",
+                file=path,
+                key="compute.larger_than_memory",
+                fix="set [compute] larger_than_memory = false, or remove [uncertainty]",
+            )
     return Config(
         points=sections["points"],
         grid=sections["grid"],
@@ -260,6 +289,8 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         concordance=sections["concordance"],
         consumers=sections["consumers"] or {},
         rasters=rasters,
+        uncertainty=sections["uncertainty"],
+        batch=sections["batch"],
         source=path.resolve() if path is not None else None,
         text=text,
     )
@@ -411,6 +442,80 @@ def _check_grid(g: dict[str, Any], path: Path | None) -> None:
         )
 
 
+def _check_batch(b: dict[str, Any], path: Path | None) -> None:
+    """``[batch]``: non-empty lists of distinct years (integers) or scenario names (strings)."""
+    for key, kind in (("years", int), ("scenarios", str)):
+        v = b[key]
+        if v is None:
+            continue
+        if not v or not all(isinstance(x, kind) and not isinstance(x, bool) for x in v):
+            raise ConfigError(
+                f"[batch] {key} must be a non-empty list of {kind.__name__}, got {v!r}",
+                file=path,
+                key=f"batch.{key}",
+                fix="e.g. years = [2012, 2015, 2017]" if key == "years" else 'e.g. ["bau"]',
+            )
+        if len(set(v)) != len(v):
+            raise ConfigError(
+                f"[batch] {key} lists a value twice: {v!r}", file=path, key=f"batch.{key}"
+            )
+    if b["years"] is None and b["scenarios"] is None:
+        raise ConfigError(
+            "[batch] needs years or scenarios",
+            file=path,
+            key="batch.years",
+            fix='add years = [2012, 2015] (used as "{year}" in paths)',
+        )
+
+
+def load_config_text(text: str, base: Path, source: Path | None = None) -> Config:
+    """Validate a config given as TOML ``text`` whose paths are relative to ``base``.
+
+    Used for the runs of a batch, whose text is the config's with placeholders filled in.
+    """
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config is not valid TOML: {exc}", file=source) from None
+    return _validate(raw, base, source, text)
+
+
+def _check_uncertainty(u: dict[str, Any], base: Path, path: Path | None) -> None:
+    """``[uncertainty]``: members >= 1, quantiles in [0, 1], relative deviations >= 0."""
+
+    def bad(key: str, msg: str, fix: str | None = None) -> ConfigError:
+        return ConfigError(
+            f"[uncertainty] {key} {msg}", file=path, key=f"uncertainty.{key}", fix=fix
+        )
+
+    def rsd_ok(v: Any) -> bool:
+        return isinstance(v, _NUM) and not isinstance(v, bool) and math.isfinite(v) and v >= 0
+
+    if u["members"] < 1:
+        raise bad("members", f"must be >= 1, got {u['members']}")
+    if u["seed"] < 0:
+        raise bad("seed", f"must be >= 0, got {u['seed']}")
+    q = u["quantiles"]
+    if not q or not all(isinstance(v, _NUM) and not isinstance(v, bool) and 0 <= v <= 1 for v in q):
+        raise bad("quantiles", f"must be a list of numbers in [0, 1], got {q!r}",
+                  "e.g. quantiles = [0.05, 0.5, 0.95]")  # fmt: skip
+    rsd = u["emission_rsd"]
+    if isinstance(rsd, dict):
+        for sector, v in rsd.items():
+            if not rsd_ok(v):
+                raise bad("emission_rsd", f"of sector {sector!r} must be a number >= 0, got {v!r}")
+    elif not isinstance(rsd, str) and not rsd_ok(rsd):
+        raise bad("emission_rsd", f"must be >= 0, got {rsd!r}",
+                  "give a relative standard deviation such as 0.2, a {sector = rsd} table "
+                  "or the name of a points column")  # fmt: skip
+    m = u["mrio_rsd"]
+    if isinstance(m, str):
+        u["mrio_rsd"] = _resolve(base, m, path, "uncertainty.mrio_rsd")
+    elif not rsd_ok(m):
+        fix = "give a relative standard deviation or a folder of standard deviations"
+        raise bad("mrio_rsd", f"must be >= 0, got {m!r}", fix)
+
+
 def _check_consumers(c: dict[str, Any], path: Path | None) -> None:
     home = c["home"]
     if isinstance(home, list) and not all(isinstance(h, str) for h in home):
@@ -503,4 +608,7 @@ def _toml_value(v: Any) -> str:
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        items = (f"{_toml_value(str(k))} = {_toml_value(x)}" for k, x in v.items())
+        return "{" + ", ".join(items) + "}"
     return repr(v)

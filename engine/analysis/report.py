@@ -29,6 +29,7 @@ import pandas as pd
 import xarray as xr
 
 from footgrid.analysis import layers as L
+from footgrid.analysis import uncertainty
 from footgrid.analysis.concentration import Concentration, concentration
 from footgrid.analysis.context import MapContext, map_context
 from footgrid.analysis.hotspots import (
@@ -440,6 +441,8 @@ def write_report(
     plot_lorenz({n: s.lorenz for n, s in analysis.stats.items()}, out / "lorenz.png")
     page.image("lorenz.png", caption="Lorenz curves of the layers over territory area")
     csv_links += [("concentration", path.name), ("Lorenz curves", lorenz_csv.name)]
+    if uncertainty.has_ensemble(ds):
+        csv_links += uncertainty.write_section(page, ds, out)
 
     page.heading("Maps")
     for layer_name, src in maps.items():

@@ -180,6 +180,11 @@ class BlockId:
         raise ValueError(f"not a block label: {label!r}")
 
 
+def compute_block(spec: BlockSpec, block: BlockId, pts: tuple) -> np.ndarray:
+    """``spec.compute(block, pts)`` (a dask task; dispatches to subclasses of BlockSpec)."""
+    return spec.compute(block, pts)
+
+
 def consumer_chunks(n_consumers: int, size: int) -> list[slice]:
     """The consumer ranges of footprint blocks: ``size`` consumers each, the last one shorter."""
     return [slice(c, min(c + size, n_consumers)) for c in range(0, n_consumers, size)]

@@ -15,7 +15,8 @@ import pyproj
 from dask.base import tokenize
 
 from footgrid.config import Config
-from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, partition
+from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, compute_block, partition
+from footgrid.execution.ensemble import Ensemble, member_coef, tile_draws
 from footgrid.execution.plan import (
     Bounds,
     Plan,
@@ -112,6 +113,9 @@ class InMemoryPlan(Plan):
         self.attribution: Attribution | None = att
         self.xy = None if xy is None else (*xy, grid.crs)
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
+        if cfg.uncertainty is not None:
+            draws = tile_draws(cfg, pts, grid, cell, scheduler.threads)
+            self.ensemble = Ensemble(cfg, draws, member_coef(cfg, att))
 
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
@@ -154,7 +158,7 @@ def block_graph(
         dsk[pkey] = (group_by_cell, *tp.tile(t), size)
         for b in todo:
             k = (f"block-{token}", b.tile, b.chunk)
-            dsk[k] = (BlockSpec.compute, f"spec-{token}", b, pkey)
+            dsk[k] = (compute_block, f"spec-{token}", b, pkey)
             keys.append(k)
             blocks.append(b)
     return dsk, keys, blocks

@@ -63,6 +63,7 @@ def grid_emissions(
         A ``distributed.Client`` to run the blocks on, in place of ``[compute] scheduler``.
     """
     cfg = _with_client(load_config(config), client)
+    _no_batch(cfg)
     return _execute(cfg, with_mrio=False, resume=False, progress=progress, client=client)
 
 
@@ -96,6 +97,7 @@ def run(
         (``scheduler = "default"`` uses the active default client without passing it).
     """
     cfg = _with_client(load_config(config), client)
+    _no_batch(cfg)
     if mrio is not None:
         cfg = _with_mrio(cfg, mrio)
     if not cfg.has_mrio:
@@ -106,6 +108,16 @@ def run(
             fix='add [mrio] path = "..."',
         )
     return _execute(cfg, with_mrio=True, resume=resume, progress=progress, client=client)
+
+
+def _no_batch(cfg: Config) -> None:
+    if cfg.batch is not None:
+        raise ConfigError(
+            "a [batch] config is a set of runs",
+            file=cfg.source,
+            key="batch",
+            fix="run it with `footgrid run CONFIG` or footgrid.batch.run_batch(CONFIG)",
+        )
 
 
 def _with_mrio(cfg: Config, mrio: Any) -> Config:
@@ -158,6 +170,8 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
                     "starting afresh"
                 )
             ds = store.template(layout, plan.territory, plan.totals)
+            if plan.ensemble is not None:
+                ds = plan.ensemble.template(ds, layout.grid)
             attrs = _attrs(cfg, plan.grid, ledger, run_token=token)
             store.create(partial, ds, layout, attrs, zarr_format=cfg.output["zarr_format"])
         sums = plan.compute_blocks(str(partial), frozenset(done), progress)
@@ -170,6 +184,9 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
         scale = max(abs(ledger_cols).sum(), 1e-300)
         attrs["footprint_residual"] = float(np.abs(per_col - ledger_cols).sum() / scale)
         attrs["home"] = [c for c, d in zip(layout.consumers, layout.domestic, strict=True) if d]
+    if plan.ensemble is not None:
+        plan.ensemble.finish(partial, plan.spec(str(partial)), layout.domestic)
+        attrs.update(plan.ensemble.attrs())
     store.finish(partial, final, attrs)
     log.info(
         "gridded %.6g t of %.6g t input; dropped %.6g t; residual %.3g t",

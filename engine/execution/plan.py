@@ -62,10 +62,12 @@ class Plan(abc.ABC):
         self.layout = layout
         self.totals = totals
         self.coef = coef
+        #: The run's :class:`footgrid.execution.ensemble.Ensemble` under ``[uncertainty]``.
+        self.ensemble: Any = None
 
     def spec(self, path: str) -> BlockSpec:
         """What every block of this plan needs, writing into the store at ``path``."""
-        return BlockSpec(
+        spec = BlockSpec(
             path,
             self.grid,
             self.coef,
@@ -74,6 +76,7 @@ class Plan(abc.ABC):
             self.cfg.compute["consumer_chunk"],
             self.layout.dtype,
         )
+        return spec if self.ensemble is None else self.ensemble.spec(spec)
 
     @abc.abstractmethod
     def compute_blocks(

@@ -15,6 +15,7 @@ import pytest
 from benchmarks import (
     bench_coefficients,
     bench_end_to_end,
+    bench_ensemble,
     bench_global,
     bench_gridding,
     bench_nest,
@@ -78,6 +79,17 @@ def test_b4_scaling_and_runner_quick(tmp_path: Path) -> None:
     assert [s["unit"] for s in series] == ["points", "firms", "consumers"]
     assert all(np.isfinite(s["exponent"]) for s in series)
     assert bench_scaling.exponent([1, 10, 100], [2.0, 20.0, 200.0]) == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_b6_ensemble_quick(tmp_path: Path) -> None:
+    argv = ["--quick", "--points", "3000", "--resolution", "100000", "--members", "5",
+            "--naive-runs", "1", "--workers", "1", "--exio-regions", "1"]  # fmt: skip
+    res = bench_ensemble.main([*argv, "--workdir", str(tmp_path / "w"), "--out-dir", str(tmp_path)])
+    saved = json.loads((tmp_path / "ensemble_quick.json").read_text())
+    assert saved["members"] == 5 and res["gridded_totals_agree"]
+    assert res["naive_extrapolated_s"] == pytest.approx(5 * res["deterministic"]["median_s"])
+    assert [m["n"] for m in res["mrio_per_member"]][1] == 200
 
 
 @pytest.mark.slow

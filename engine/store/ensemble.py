@@ -1,0 +1,120 @@
+"""The ensemble part of a store: statistics rasters, per-member scalars, the members' journal.
+
+An ensemble store is a deterministic store plus, for ``footprint`` and ``emissions``, the
+``_mean``, ``_std`` (sample, ddof 1) and ``_quantile`` rasters (a leading ``quantile``
+dimension), chunked like their deterministic array, and per member the headline scalars:
+``member_footprint_total(member, consumer)``, ``member_emissions_total(member)`` and
+``member_foreign_share(member)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+import zarr
+
+from footgrid.store.layout import COMPRESSORS, UNITS
+
+#: Folder inside a store in progress with the members' block totals (one file per process).
+MEMBERS_DIR = ".footgrid_members"
+STATISTICS = ("mean", "std", "quantile")
+
+
+def add_statistics(
+    ds: xr.Dataset, quantiles: tuple[float, ...], tile: tuple[int, int]
+) -> xr.Dataset:
+    """``ds`` (a store template) with lazy zero statistics rasters and the ``quantile`` coordinate.
+
+    Each statistic has the Zarr chunks of the raster it describes (one more leading axis of
+    chunk 1 for the quantiles), so the block tasks write whole chunks; ``tile`` is the
+    (rows, columns) of a raster chunk.
+    """
+    ds = ds.assign_coords(quantile=np.asarray(quantiles, dtype=np.float64))
+    for name in ("emissions", "footprint"):
+        if name not in ds:
+            continue
+        base = ds[name]
+        chunks = tile if name == "emissions" else (1, ds.sizes["category"], *tile)
+        for stat in STATISTICS:
+            dims = base.dims if stat != "quantile" else ("quantile", *base.dims)
+            shape = tuple(ds.sizes[d] for d in dims)
+            var = f"{name}_{stat}"
+            ds[var] = (dims, da.zeros(shape, chunks=-1, dtype=base.dtype))
+            ds[var].attrs.update(
+                units=UNITS,
+                long_name=f"ensemble {stat} of {name}",
+                grid_mapping="spatial_ref",
+            )
+            ds[var].encoding = {
+                "_FillValue": None,
+                "fill_value": 0.0,
+                "compressors": COMPRESSORS,
+                "chunks": chunks if stat != "quantile" else (1, *chunks),
+            }
+    return ds
+
+
+def journal_members(path: str, label: str, sums: np.ndarray) -> None:
+    """Record the members' totals of block ``label`` (members × columns) of a store in progress.
+
+    Written before the block's own journal line, so a block the journal calls done always has
+    its members' totals (a block written twice records the same values twice).
+    """
+    folder = os.path.join(path, MEMBERS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    line = ("\n" + json.dumps([label, np.asarray(sums).tolist()]) + "\n").encode()
+    name = os.path.join(folder, f"{socket.gethostname()}-{os.getpid()}.jsonl")
+    fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+def member_sums(path: Path) -> dict[str, np.ndarray]:
+    """The members' totals of every block recorded in the store in progress at ``path``."""
+    out: dict[str, np.ndarray] = {}
+    folder = path / MEMBERS_DIR
+    for journal in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        for line in journal.read_bytes().split(b"\n")[:-1]:
+            if not line:
+                continue
+            try:
+                label, sums = json.loads(line)
+            except ValueError:
+                continue
+            out[str(label)] = np.asarray(sums, dtype=np.float64)
+    return out
+
+
+def write_members(path: Path, data: dict[str, tuple[tuple[str, ...], Any]], n: int) -> None:
+    """Add the per-member variables ``data`` (name -> (dims, values)) and the ``member``
+    coordinate to the store in progress at ``path``, then drop the members' journal.
+
+    Written with zarr directly (``dimension_names`` as xarray writes them): the store in
+    progress also holds the journals' folders, which are not Zarr nodes.
+    """
+    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    arrays = {"member": (("member",), np.arange(n, dtype=np.int64)), **data}
+    for name, (dims, values) in arrays.items():
+        values = np.asarray(values)
+        arr = group.create_array(
+            name,
+            shape=values.shape,
+            dtype=values.dtype,
+            dimension_names=dims,
+            fill_value=0,
+            overwrite=True,
+        )
+        arr[...] = values
+        if name != "member":
+            arr.attrs["long_name"] = name.replace("_", " ")
+    shutil.rmtree(path / MEMBERS_DIR, ignore_errors=True)

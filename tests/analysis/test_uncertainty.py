@@ -1,0 +1,39 @@
+"""The report of an ensemble store: share ranges against numpy on the store, figures written."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import footgrid
+from footgrid.analysis.report import write_report
+from footgrid.analysis.uncertainty import share_ranges
+from tests.helpers.cases import make_case
+
+
+def test_ensemble_report_has_share_ranges_and_a_cv_map(tmp_path):
+    cfg = make_case(
+        tmp_path,
+        600,
+        resolution=200_000,
+        uncertainty={"members": 12, "emission_rsd": 0.3, "mrio_rsd": 0.1},
+        consumers={"home": ["CN-A", "CN-B"]},
+    )
+    ds = footgrid.run(cfg)
+    table = share_ranges(ds)
+    per = ds.member_footprint_total.values
+    shares = per / per.sum(axis=1, keepdims=True)
+    det = ds.totals.sum(("region", "sector", "category")).values
+    by_name = table.set_index("item")
+    for i, c in enumerate(ds.consumer.values):
+        row = by_name.loc[str(c)]
+        assert row["deterministic"] == np.float64(det[i] / det.sum())
+        np.testing.assert_allclose(row["mean"], shares[:, i].mean(), rtol=1e-12)
+        np.testing.assert_allclose(row["low"], np.percentile(shares[:, i], 5), rtol=1e-12)
+        assert row["low"] < row["mean"] < row["high"]
+    foreign = by_name.loc["foreign share"]
+    np.testing.assert_allclose(foreign["mean"], ds.member_foreign_share.values.mean(), rtol=1e-12)
+    index = write_report(ds, tmp_path / "report")
+    html = index.read_text()
+    assert "Uncertainty" in html and "uncertainty_cv.png" in html
+    for name in ("uncertainty_cv.png", "uncertainty_shares.png", "uncertainty_shares.csv"):
+        assert (tmp_path / "report" / name).stat().st_size > 0
