@@ -229,10 +229,10 @@ def _assemble(
     sector = _categorical([p["sector"] for p in parts])
     region = _categorical([p["region"] for p in parts]) if cfg["region"] else None
     ids = _concat_ids([p["id"] for p in parts]) if cfg["id"] else None
-    ledger.add_input(em)
-
     pts = Points(cx, cy, crs, em, sector, region, ids, files, offsets, None)
     _check_infinite_emission(pts, cfg)
+    _check_total(pts, cfg)
+    ledger.add_input(em)
     _check_swapped(pts, cfg)
     if ids is not None and check_ids:
         _check_unique_ids(pts, cfg)
@@ -586,6 +586,23 @@ def _check_infinite_emission(pts: Points, cfg: dict[str, Any]) -> None:
             column=cfg["emission"],
             row=rows,
             fix="correct those rows (emissions are tonnes per year)",
+        )
+
+
+def _check_total(pts: Points, cfg: dict[str, Any]) -> None:
+    """The finite emissions must add up to a finite float64 total (the ledger's)."""
+    e = pts.emission[np.isfinite(pts.emission)]
+    with np.errstate(over="ignore"):
+        total = e.sum()
+    if not np.isfinite(total):
+        big = np.flatnonzero(np.abs(pts.emission) > 1e300)
+        file, rows = _locate(pts, big[:20])
+        raise InputError(
+            "the emissions add up to more than the largest float64 number (1.8e308 t)",
+            file=file,
+            column=cfg["emission"],
+            row=rows,
+            fix="correct those rows (emissions are tonnes per year; check the units)",
         )
 
 

@@ -282,3 +282,14 @@ def test_dictionary_encoded_ids_and_a_glob_of_mixed_string_types(tmp_path):
     assert pts.ids.to_pylist() == ids[:3]
     pts = read_points(_cfg(tmp_path / "*.parquet", id="firm"), Ledger())
     assert pts.ids.to_pylist() == ids
+
+
+def test_emissions_whose_sum_overflows_float64_are_a_clear_error(tmp_path):
+    """Found by the fuzz test: two emissions of 9e307 t overflowed the ledger's sum."""
+    path = tmp_path / "firms.csv"
+    path.write_text("lon,lat,co2_t,sector\n110,30,8.99e307,A\n111,31,8.99e307,A\n112,32,1,A\n")
+    cfg = load_config({"points": {"path": str(path), "emission": "co2_t", "sector": "sector"},
+                       "output": {"path": str(tmp_path / "o.zarr")}})  # fmt: skip
+    with pytest.raises(InputError, match="largest float64") as info:
+        read_points(cfg.points, Ledger())
+    assert "row" in info.value.message and "co2_t" in info.value.message
