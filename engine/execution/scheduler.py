@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import contextvars
 import logging
@@ -223,7 +224,9 @@ def client_for(scheduler: str, workers: int | None, worker_timeout: float = 60) 
                 fix="finish the run with --resume (footgrid run CONFIG --resume); if workers "
                 "keep dying, give them more memory or use fewer of them",
             ) from exc
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, concurrent.futures.CancelledError) as exc:
+            # A lost scheduler shows as a closed connection, a timeout, or (distributed's
+            # FutureCancelledError) every pending future cancelled.
             if isinstance(exc, OSError) and exc.errno is not None:
                 raise  # a task's own I/O error (a full disk...), not the connection
             raise ComputeError(

@@ -128,3 +128,58 @@ def test_worker_lost_beyond_allowed_failures_is_a_clear_error_and_resumes(tmp_pa
     # Last, so that the checks above run while this waits for the engine change.
     assert isinstance(err, footgrid.FootgridError), f"not a FootgridError: {err!r}"
     assert "worker" in err.message.lower() and "--resume" in err.message
+
+
+_SCHEDULER = """
+import sys, time, logging
+from distributed import LocalCluster
+cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                       dashboard_address=":0", silence_logs=logging.CRITICAL)
+print(cluster.scheduler_address, flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.slow
+def test_scheduler_lost_midway_is_a_clear_error_and_nothing_reads_complete(tmp_path):
+    """The whole cluster (scheduler and workers, another process group) dies mid-run."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SCHEDULER],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        address = proc.stdout.readline().strip()
+        assert address.startswith("tcp://"), address
+        cfg = _case(tmp_path, address)
+        final = tmp_path / "out.zarr"
+        outcome: dict = {}
+        runner = _run_in_thread(cfg, outcome)
+        partial = store.partial_path(final)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and runner.is_alive():
+            if len(store.done_blocks(partial)) >= KILL_AFTER:
+                break
+            time.sleep(0.002)
+        assert runner.is_alive(), f"the run ended before the kill: {outcome}"
+        os.killpg(proc.pid, signal.SIGKILL)
+        runner.join(120)
+        assert not runner.is_alive(), "the run hung after the scheduler died"
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+    err = outcome.get("error")
+    assert isinstance(err, footgrid.FootgridError), f"not a FootgridError: {outcome!r}"
+    assert "--resume" in err.message
+    assert not final.exists() and not store.is_complete(partial)
+    # A run on threads then completes the store (its config text differs: it starts afresh).
+    resumed = footgrid.run(_case(tmp_path, "threads"), resume=True)
+    assert store.is_complete(final)
+    assert resumed.attrs["mass_balance_residual"] == pytest.approx(0.0, abs=1e-6)
