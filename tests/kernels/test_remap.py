@@ -97,7 +97,8 @@ def test_random_grids_match_the_exact_overlay(case):
     assert out.sum() + outside == pytest.approx(total, rel=1e-12)
     if not partial:
         assert out.sum() == pytest.approx(total, rel=1e-12)
-        assert ref_total == pytest.approx(total, rel=1e-9)
+        # The reference measures densified polygons: its own total is good to ~1e-8.
+        assert ref_total == pytest.approx(total, rel=1e-7)
     assert out.sum() == pytest.approx(ref_total, rel=1e-2, abs=1e-9 * total)
     if ref_total > 1e-6 * total:
         assert tv_distance(ref, out) <= 1e-2
