@@ -40,7 +40,7 @@ def test_one_progress_line_per_phase_without_a_terminal(tmp_path) -> None:
     err = r.stderr.splitlines()
     for name in (
         "reading and validating points",
-        "remapping points to the grid",
+        "placing points on the grid",
         "MRIO attribution",
         "export: COG",
     ):
