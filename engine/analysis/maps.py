@@ -137,6 +137,28 @@ def _draw_layer(ax, disp: Display, norm: LogNorm | None):
     return ax.imshow(data, extent=disp.extent, cmap=CMAP, norm=norm, interpolation="nearest")
 
 
+def _map_figure(extent, width: float = 8.0, *, title_in: float = 0.45):
+    """A figure holding one map axis (equal aspect, no ticks) and a colour-bar axis at its
+    right, placed by hand: constrained layout measured every tick label of every map and
+    took most of the report's time."""
+    left, right, bottom, top = extent
+    aspect = (top - bottom) / (right - left) if right > left else 1.0
+    map_w = width * 0.84
+    map_h = map_w * aspect
+    height = map_h + title_in + 0.15
+    fig = Figure(figsize=(width, height))
+    ax = fig.add_axes((0.01, 0.15 / height, 0.84, map_h / height))
+    cax = fig.add_axes((0.88, (0.15 + 0.1 * map_h) / height, 0.022, 0.8 * map_h / height))
+    _bare(ax)
+    return fig, ax, cax
+
+
+def _bare(ax) -> None:
+    """No ticks, no tick labels: the graticule and scale bar say where and how far."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def _save(fig: Figure, path: str | os.PathLike) -> os.PathLike | str:
     fig.savefig(path, dpi=DPI, metadata={"Software": None})
     return path
@@ -178,16 +200,15 @@ def plot_layer(
     path
     """
     disp = Display(values, areas, territory, grid, max_px)
-    fig = Figure(figsize=(8, 6.5), layout="constrained")
-    ax = fig.add_subplot()
+    fig, ax, cax = _map_figure(disp.extent)
     image = _draw_layer(ax, disp, _log_norm([disp.density]))
     if context is not None:
         draw_context(ax, context)
     if image is not None:
-        fig.colorbar(image, ax=ax, label=f"{units} per km²", shrink=0.85)
+        fig.colorbar(image, cax=cax, label=f"{units} per km² (log scale)")
+    else:
+        cax.set_axis_off()
     ax.set_title(title)
-    ax.set_xlabel(disp.xlabel)
-    ax.set_ylabel(disp.ylabel)
     return _save(fig, path)
 
 
@@ -237,21 +258,35 @@ def plot_small_multiples(
     n = max(1, len(disps))
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    fig = Figure(figsize=(3.6 * ncols + 1.2, 3.3 * nrows + 0.6), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False)
+    first = next(iter(disps.values()), None)
+    left, right, bottom, top = first.extent if first is not None else (0, 1, 0, 1)
+    aspect = (top - bottom) / (right - left) if right > left else 1.0
+    pw, gap, head = 3.4, 0.3, 0.6
+    ph = pw * aspect
+    width = ncols * pw + (ncols - 1) * 0.1 + 1.1
+    height = head + nrows * (ph + gap)
+    fig = Figure(figsize=(width, height))
     norm = _log_norm([d.density for d in disps.values()])
     image = None
-    for ax, (name, disp) in zip(axes.flat, disps.items(), strict=False):
+    for i, (name, disp) in enumerate(disps.items()):
+        r, c = divmod(i, ncols)
+        ax = fig.add_axes(
+            (
+                (c * (pw + 0.1)) / width,
+                (height - head - (r + 1) * (ph + gap) + 0.05) / height,
+                pw / width,
+                ph / height,
+            )
+        )
+        _bare(ax)
         drawn = _draw_layer(ax, disp, norm)
         if context is not None:
-            draw_context(ax, context, label_places=False)
+            draw_context(ax, context, label_places=False, furniture=i == 0)
         image = drawn if drawn is not None else image
         ax.set_title(name, fontsize=10)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(disps) :]:
-        ax.set_axis_off()
     if image is not None:
-        fig.colorbar(image, ax=axes, label=f"{units} per km²", shrink=0.8)
+        cax = fig.add_axes(((ncols * (pw + 0.1) + 0.15) / width, 0.2, 0.2 / width, 0.6))
+        fig.colorbar(image, cax=cax, label=f"{units} per km² (log scale, shared)")
     fig.suptitle(title)
     return _save(fig, path)
 
