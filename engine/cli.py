@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--polygons", help="polygon layer for zonal sums (GeoPackage, GeoJSON, ...)")
     rep.add_argument("--field", help="the polygon layer's name field")
     rep.add_argument("--out", help="output folder (default: STORE's folder/report)")
+    rep.add_argument(
+        "--config", help="the run's config: adds maps and top cities by producing sector"
+    )
 
     c = sub.add_parser("compare", help="difference maps and tables between two stores")
     c.add_argument("store_a")
@@ -242,7 +245,9 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(md.read_text())
             return 0
         with progress.phase("report"):
-            index = write_report(args.store, out, polygons=args.polygons, field=args.field)
+            index = write_report(
+                args.store, out, polygons=args.polygons, field=args.field, config=args.config
+            )
         print(f"report: {index}")
     elif args.command == "compare":
         with progress.phase("comparison"):

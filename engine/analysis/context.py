@@ -90,7 +90,8 @@ def map_context(
     borders: list[np.ndarray] = []
     if polygons is not None and len(polygons):
         geoms = polygons.to_crs(grid.crs).geometry.values
-        borders = [c * scale for c in _lines(geoms)]
+        tol = (grid.extent[1] - grid.extent[0]) / 1500
+        borders = [c * scale for c in _lines(shapely.simplify(geoms, tol, preserve_topology=True))]
     left, right, bottom, top = grid.extent
     corners = np.array([[left, bottom], [left, top], [right, bottom], [right, top]])
     to_ll = pyproj.Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
@@ -124,8 +125,13 @@ def map_context(
         geoms = shapely.transform(
             geoms, lambda c: np.column_stack(to_grid.transform(c[:, 0], c[:, 1])) * scale
         )
-        land = [r for r in _rings(geoms) if np.isfinite(r).all()]
-        coast = [c for c in _lines(geoms) if np.isfinite(c).all()]
+        # Display resolution: ~1/1500 of the map width; islands under ~5x5 of that go.
+        tol = (right - left) * scale / 1500
+        parts = shapely.get_parts(geoms)
+        parts = shapely.simplify(parts[shapely.area(parts) >= 25 * tol**2], tol)
+        parts = parts[~shapely.is_empty(parts) & (shapely.area(parts) >= 25 * tol**2)]
+        land = [r for r in _rings(parts) if np.isfinite(r).all()]
+        coast = [c for c in _lines(parts) if np.isfinite(c).all()]
     north = None
     cx, cy = (left + right) / 2, (bottom + top) / 2
     clon, clat = to_ll.transform(cx, cy)

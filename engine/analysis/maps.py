@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from matplotlib.colors import ListedColormap, LogNorm, Normalize, SymLogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 from numpy.typing import ArrayLike
 
 from footgrid.analysis.context import MapContext, draw_context
@@ -155,8 +156,31 @@ def _map_figure(extent, width: float = 8.0, *, title_in: float = 0.45):
 
 def _bare(ax) -> None:
     """No ticks, no tick labels: the graticule and scale bar say where and how far."""
-    ax.set_xticks([])
-    ax.set_yticks([])
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(NullLocator())
+        axis.set_minor_locator(NullLocator())
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _pos=None) -> str:
+    """``10³`` for 1000 (plain Unicode, no mathtext); other values as ``%g``."""
+    if value <= 0:
+        return ""
+    e = math.log10(value)
+    if abs(e - round(e)) < 1e-9:
+        return "10" + str(round(e)).translate(_SUPERSCRIPT)
+    return f"{value:g}"
+
+
+def _colorbar(fig: Figure, image, cax, label: str) -> None:
+    """A colour bar with decade ticks only (minor log ticks cost more than the map)."""
+    bar = fig.colorbar(image, cax=cax, label=label)
+    bar.minorticks_off()
+    if isinstance(image.norm, LogNorm):  # 10³ in plain text: mathtext costs ~1 s to start
+        bar.ax.yaxis.set_major_locator(LogLocator(base=10.0, numticks=12))
+        bar.ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> os.PathLike | str:
@@ -205,7 +229,7 @@ def plot_layer(
     if context is not None:
         draw_context(ax, context)
     if image is not None:
-        fig.colorbar(image, cax=cax, label=f"{units} per km² (log scale)")
+        _colorbar(fig, image, cax, f"{units} per km² (log scale)")
     else:
         cax.set_axis_off()
     ax.set_title(title)
@@ -263,7 +287,7 @@ def plot_small_multiples(
     aspect = (top - bottom) / (right - left) if right > left else 1.0
     pw, gap, head = 3.4, 0.3, 0.6
     ph = pw * aspect
-    width = ncols * pw + (ncols - 1) * 0.1 + 1.1
+    width = 0.15 + ncols * pw + (ncols - 1) * 0.1 + 1.1
     height = head + nrows * (ph + gap)
     fig = Figure(figsize=(width, height))
     norm = _log_norm([d.density for d in disps.values()])
@@ -272,7 +296,7 @@ def plot_small_multiples(
         r, c = divmod(i, ncols)
         ax = fig.add_axes(
             (
-                (c * (pw + 0.1)) / width,
+                (0.15 + c * (pw + 0.1)) / width,
                 (height - head - (r + 1) * (ph + gap) + 0.05) / height,
                 pw / width,
                 ph / height,
@@ -286,7 +310,7 @@ def plot_small_multiples(
         ax.set_title(name, fontsize=10)
     if image is not None:
         cax = fig.add_axes(((ncols * (pw + 0.1) + 0.15) / width, 0.2, 0.2 / width, 0.6))
-        fig.colorbar(image, cax=cax, label=f"{units} per km² (log scale, shared)")
+        _colorbar(fig, image, cax, f"{units} per km² (log scale, shared)")
     fig.suptitle(title)
     return _save(fig, path)
 

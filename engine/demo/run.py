@@ -46,6 +46,7 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
         polygons=str(bundle / "provinces.gpkg"),
         field="province",
         national=bundle / "national_totals.csv",
+        config=config,
     )
     t3 = time.perf_counter()
     if not quiet:
