@@ -139,6 +139,7 @@ def hub_summary(
     cities: pd.DataFrame | None = None,
     national: pd.Series | None = None,
     units: str = "t CO2 / yr",
+    get=None,
 ) -> HubSummary:
     """Hubs of one layer, named and described, with a sentence for the report.
 
@@ -158,6 +159,9 @@ def hub_summary(
         Region -> national total, for "if the hubs were a country".
     units
         Units of the layer, for the sentence.
+    get
+        ``get(layer_name)`` -> (ny, nx) layer (e.g. a :class:`footgrid.analysis.layers.Layers`
+        holding the consumers in memory); default :func:`footgrid.analysis.layers.layer`.
 
     Returns
     -------
@@ -185,7 +189,8 @@ def hub_summary(
         pick = [c for c, d in zip(labels, domestic, strict=True) if not d] or labels
         if layer_name == "total":
             pick = labels
-        consumers = {c: L.layer(ds, f"consumer:{c}") for c in pick}
+        get = get or (lambda n: L.layer(ds, n))
+        consumers = {c: get(f"consumer:{c}") for c in pick}
     mix = _sector_mix(ds, zone_labels if zone_index is not None else None)
     sectors = None
     if mix is not None:

@@ -114,11 +114,14 @@ def _stats(values: np.ndarray, areas: np.ndarray, territory: np.ndarray) -> Conc
     return concentration(values, areas, FRACTIONS, mask=territory)
 
 
-def _analyse(ds: xr.Dataset, names: list[str], areas, territory, visit=None) -> _Analysis:
-    """Compute concentration for each layer (one at a time); ``visit(name, values)`` sees it."""
+def _analyse(ds: xr.Dataset, names: list[str], areas, territory, visit=None, get=None) -> _Analysis:
+    """Compute concentration for each layer (one at a time); ``visit(name, values)`` sees it.
+
+    ``get(name)`` computes a layer (default :func:`footgrid.analysis.layers.layer`)."""
     result = _Analysis(units=_units(ds))
+    get = get or (lambda n: L.layer(ds, n))
     for name in names:
-        values = L.layer(ds, name)
+        values = get(name)
         stats = _stats(values, areas, territory)
         result.stats[name] = stats
         result.outside[name] = float(values[~territory].sum())
@@ -363,7 +366,8 @@ def write_report(
     if national is not None and not isinstance(national, pd.Series):
         national = read_national_totals(national)
 
-    gridded = L.gridded_consumer_totals(ds) if L.has_footprint(ds) else None
+    get = L.Layers(ds)
+    gridded = get.consumer_totals() if L.has_footprint(ds) else None
     top_names = _top_consumers(ds, gridded, top)
     names = L.layer_names(ds, top_names)
     sector_maps = top_sectors(ds, config, grid) if "foreign" in names else None
@@ -396,6 +400,7 @@ def write_report(
                 cities=cities,
                 national=national,
                 units=units,
+                get=get,
             )
         ctx = context
         if hubs is not None and layer_name == hub_layer:
@@ -427,7 +432,7 @@ def write_report(
             else:
                 zonal = zonal.merge(part, on=zones.field, how="left", sort=False)
 
-    analysis = _analyse(ds, names, areas, territory, visit)
+    analysis = _analyse(ds, names, areas, territory, visit, get)
     analysis.gridded = gridded
     analysis.top = top_names
     if "totals" in ds.variables and L.has_footprint(ds):

@@ -231,7 +231,9 @@ def write_city_section(
         "prefecture's, else the most populous GeoNames city inside; the Chinese name is kept "
         f"in name_zh. Top {TOP_CITIES} by {layer_title(rank).lower()}:"
     )
-    keep = ["name", "name_zh", "province", rank, f"{rank}_share", "total", "area_km2"]
+    keep = list(
+        dict.fromkeys(["name", "name_zh", "province", rank, f"{rank}_share", "total", "area_km2"])
+    )
     page.table(table[keep].head(TOP_CITIES), csv=path.name)
     frames = []
     for s in sector_names:
