@@ -222,12 +222,16 @@ def draw_context(ax, ctx: MapContext, *, label_places: bool = True, furniture: b
         inside = (line[:, 0] >= x0) & (line[:, 0] <= x1) & (line[:, 1] >= y0) & (line[:, 1] <= y1)
         if inside.any():
             k = np.flatnonzero(inside)[np.argmin(line[inside, 1])]
+            if min(line[k, 0] - x0, x1 - line[k, 0]) < 0.05 * (x1 - x0):
+                continue  # at a corner the label would run into its neighbour
             ax.text(line[k, 0], y0, _deg(value, "E", "W"), fontsize=6, color="#666666",
                     ha="center", va="bottom", zorder=4)  # fmt: skip
     for value, line in ctx.parallels:
         inside = (line[:, 0] >= x0) & (line[:, 0] <= x1) & (line[:, 1] >= y0) & (line[:, 1] <= y1)
         if inside.any():
             k = np.flatnonzero(inside)[np.argmin(line[inside, 0])]
+            if min(line[k, 1] - y0, y1 - line[k, 1]) < 0.04 * (y1 - y0):
+                continue
             ax.text(x0, line[k, 1], " " + _deg(value, "N", "S"), fontsize=6, color="#666666",
                     ha="left", va="center", zorder=4)  # fmt: skip
     if label_places:

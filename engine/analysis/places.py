@@ -89,7 +89,8 @@ def _read_geonames() -> pd.DataFrame:
 
 
 def read_national_totals(path: str | os.PathLike) -> pd.Series:
-    """National totals from a CSV with columns ``region, total`` (same units as the store).
+    """National totals from a CSV with columns ``region, total`` (same units as the store)
+    and optionally ``source`` (where the totals come from; the report cites it).
 
     Raises
     ------
@@ -111,7 +112,12 @@ def read_national_totals(path: str | os.PathLike) -> pd.Series:
     if total.isna().any():
         row = int(np.flatnonzero(total.isna())[0]) + 2
         raise InputError("a national total is not a number", file=path, column="total", row=row)
-    return pd.Series(total.to_numpy(dtype=np.float64), index=frame["region"].astype(str))
+    out = pd.Series(total.to_numpy(dtype=np.float64), index=frame["region"].astype(str))
+    if "source" in frame.columns:  # cited in the report's "if the hubs were a country"
+        sources = [str(v) for v in dict.fromkeys(frame["source"].dropna()) if str(v).strip()]
+        if sources:
+            out.attrs["source"] = "; ".join(sources)
+    return out
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,8 @@ def hub_summary(
             f"the national totals given ({', '.join(above.index[:6]) or 'none'} "
             f"{'are' if len(above) != 1 else 'is'} larger)."
         )
+        if national.attrs.get("source"):
+            sentence += f" National totals: {national.attrs['source']}."
     return HubSummary(layer_name, hubs, table, sentence)
 
 
