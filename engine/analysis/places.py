@@ -2,9 +2,11 @@
 
 :func:`hub_summary` is what the report calls: hubs of one layer (:mod:`footgrid.analysis.hubs`),
 named by the most populous GeoNames city inside, with each hub's top foreign consumers (exact:
-the consumers' footprint layers summed over the hub's cells) and top producing sectors (the
-store keeps sectors per producing region only, in ``totals``: a cell's value is split by the
-sector mix of the region polygon holding its centre: ``hubs.hub_sectors``), and one
+the consumers' footprint layers summed over the hub's cells) and top producing sectors (exact
+from per-sector layers re-scattered from the run's points when the report has the run's config,
+:func:`footgrid.analysis.sectors.sector_layers`; else, as the store keeps sectors per producing
+region only, in ``totals``, a cell's value is split by the sector mix of the region polygon
+holding its centre: ``hubs.hub_sectors``), and one
 sentence on where the hubs' total would rank among national totals.
 """
 
@@ -156,6 +158,7 @@ def hub_summary(
     national: pd.Series | None = None,
     units: str = "t CO2 / yr",
     get=None,
+    sector_layers: dict[str, np.ndarray] | None = None,
 ) -> HubSummary:
     """Hubs of one layer, named and described, with a sentence for the report.
 
@@ -175,6 +178,9 @@ def hub_summary(
         Region -> national total, for "if the hubs were a country".
     units
         Units of the layer, for the sentence.
+    sector_layers
+        Sector -> (ny, nx) layer of the same consumers (``sectors.sector_layers``): the hubs'
+        sectors are then summed exactly from them, not split by the regions' sector mix.
     get
         ``get(layer_name)`` -> (ny, nx) layer (e.g. a :class:`footgrid.analysis.layers.Layers`
         holding the consumers in memory); default :func:`footgrid.analysis.layers.layer`.
@@ -209,7 +215,17 @@ def hub_summary(
         consumers = {c: get(f"consumer:{c}") for c in pick}
     mix = _sector_mix(ds, zone_labels if zone_index is not None else None)
     sectors = None
-    if mix is not None:
+    if sector_layers:
+        h = hubs.labels.ravel()
+        sectors = pd.DataFrame(
+            {
+                s: np.bincount(h, weights=np.asarray(v, dtype=np.float64).ravel(),
+                               minlength=len(hubs) + 1)[1:]
+                for s, v in sector_layers.items()
+            },
+            index=pd.RangeIndex(1, len(hubs) + 1),
+        )  # fmt: skip
+    elif mix is not None:
         index = zone_index if zone_index is not None else np.full(values.shape, -1)
         sectors = hub_sectors(hubs, values, index, mix)
     table = hub_table(hubs, grid, names=names, consumers=consumers, sectors=sectors)

@@ -370,7 +370,7 @@ def write_report(
     gridded = get.consumer_totals() if L.has_footprint(ds) else None
     top_names = _top_consumers(ds, gridded, top)
     names = L.layer_names(ds, top_names)
-    sector_maps = top_sectors(ds, config, grid) if "foreign" in names else None
+    sector_maps, hub_sectors = top_sectors(ds, config, grid) if "foreign" in names else (None, None)
     kept: dict[str, np.ndarray] = {}
 
     taken: set[str] = set()
@@ -401,6 +401,7 @@ def write_report(
                 national=national,
                 units=units,
                 get=get,
+                sector_layers=None if hub_sectors is None else hub_sectors.layers,
             )
         ctx = context
         if hubs is not None and layer_name == hub_layer:

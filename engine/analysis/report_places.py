@@ -131,13 +131,24 @@ def city_zones(grid: GridInfo, areas: np.ndarray) -> CityZones | None:
     return CityZones(cities, zones, areas)
 
 
-def top_sectors(ds: xr.Dataset, config, grid: GridInfo) -> S.SectorLayers | None:
-    """Foreign-driven layers of the top inventory sectors, or None without a usable config."""
+#: MRIO-sector layers for the hubs' sectors are kept below this size (bytes).
+HUB_SECTOR_BYTES = 512 * 2**20
+
+
+def top_sectors(
+    ds: xr.Dataset, config, grid: GridInfo
+) -> tuple[S.SectorLayers | None, S.SectorLayers | None]:
+    """Foreign-driven layers of the top inventory sectors (maps, cities) and of every MRIO
+    sector (the hubs' sectors, when they fit in memory), or (None, None) without a config."""
     if config is None:
-        return None
-    return S.sector_layers(
-        config, ds, grid, consumers="foreign", by="inventory", top=TOP_SECTORS + 1
-    )
+        return None, None
+    linked = S.link(config)
+    top = S.sector_layers(linked, ds, grid, consumers="foreign", by="inventory",
+                          top=TOP_SECTORS + 1)  # fmt: skip
+    ny, nx = grid.shape
+    if ds.sizes.get("sector", 0) * ny * nx * 8 > HUB_SECTOR_BYTES:
+        return top, None
+    return top, S.sector_layers(linked, ds, grid, consumers="foreign", by="mrio")
 
 
 def write_sector_section(

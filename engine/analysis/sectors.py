@@ -25,8 +25,10 @@ from footgrid.analysis.shares import ledger_frame
 from footgrid.errors import InputError
 
 __all__ = [
+    "Linked",
     "SectorLayers",
     "category_shares",
+    "link",
     "plot_sector_shares",
     "sector_layers",
     "sector_shares",
@@ -186,8 +188,47 @@ class SectorLayers:
     combined: np.ndarray
 
 
+@dataclass(frozen=True)
+class Linked:
+    """A run's points linked to their coefficient rows (:func:`link`), reusable across
+    :func:`sector_layers` calls."""
+
+    pts: object
+    att: object
+    key: np.ndarray
+    keep: np.ndarray
+
+    def __iter__(self):
+        return iter((self.pts, self.att, self.key, self.keep))
+
+
+def link(config: str | os.PathLike) -> Linked:
+    """Read the run's points and link them to their coefficient rows (the cached solve).
+
+    Raises
+    ------
+    InputError
+        The config has no ``[points]`` (raster-only runs are not split by sector here).
+    """
+    from footgrid.config import load_config  # lazy: the report only needs it for sector maps
+    from footgrid.io.points import read_points  # lazy: pyarrow readers
+    from footgrid.ledger import Ledger  # lazy: as above
+    from footgrid.mrio.link import link_rows  # lazy: the MRIO stack (scipy, LU cache)
+
+    cfg = load_config(config)
+    if cfg.points is None:
+        raise InputError(
+            "sector maps need the run's [points] (a raster-only run has no sector per cell)",
+            file=cfg.source,
+            key="points",
+        )
+    pts = read_points(cfg.points, Ledger())
+    att, key, keep = link_rows(cfg, pts.region, pts.sector, pts.emission, pts.where)
+    return Linked(pts, att, key, keep)
+
+
 def sector_layers(
-    config: str | os.PathLike,
+    config: str | os.PathLike | Linked,
     ds: xr.Dataset,
     grid: GridInfo,
     *,
@@ -201,7 +242,7 @@ def sector_layers(
     Parameters
     ----------
     config
-        The run's config (its points, MRIO, concordance and consumers).
+        The run's config (its points, MRIO, concordance and consumers), or its :func:`link`.
     ds
         The run's store (for its consumer labels and the ``domestic`` flags).
     grid
@@ -227,20 +268,7 @@ def sector_layers(
         The config has no ``[points]`` (raster-only runs are not split by sector here) or an
         unknown consumer.
     """
-    from footgrid.config import load_config  # lazy: the report only needs it for sector maps
-    from footgrid.io.points import read_points  # lazy: pyarrow readers
-    from footgrid.ledger import Ledger  # lazy: as above
-    from footgrid.mrio.link import link_rows  # lazy: the MRIO stack (scipy, LU cache)
-
-    cfg = load_config(config)
-    if cfg.points is None:
-        raise InputError(
-            "sector maps need the run's [points] (a raster-only run has no sector per cell)",
-            file=cfg.source,
-            key="points",
-        )
-    pts = read_points(cfg.points, Ledger())
-    att, key, keep = link_rows(cfg, pts.region, pts.sector, pts.emission, pts.where)
+    pts, att, key, keep = config if isinstance(config, Linked) else link(config)
     labels = [str(c) for c in att.consumers]
     domestic = np.asarray(att.domestic, dtype=bool)
     if consumers == "foreign":

@@ -138,3 +138,23 @@ def test_demo_report_page_in_chromium(demo, tmp_path):
     shot.unlink(missing_ok=True)
     load_in_chromium(index, tmp_path, f"--screenshot={shot.resolve()}", "--window-size=1200,6000")
     assert_not_blank(shot)
+
+
+def test_hub_sectors_exact_from_sector_layers(demo):
+    from footgrid.analysis.places import hub_summary
+
+    config, ds = demo
+    grid = L.grid_info(ds)
+    areas = np.asarray(ds["cell_area"].values, dtype=np.float64)
+    territory = np.asarray(ds["territory"].values, dtype=bool)
+    foreign = L.layer(ds, "foreign")
+    mrio = S.sector_layers(config, ds, grid, by="mrio")
+    s = hub_summary(ds, "foreign", foreign, areas, territory, grid, sector_layers=mrio.layers)
+    top = s.table.iloc[0]
+    cells = s.hubs.labels == 1
+    # Reference: numpy sums of each MRIO-sector layer over the hub's cells.
+    ref = {k: float(v[cells].sum()) for k, v in mrio.layers.items()}
+    assert sum(ref.values()) == pytest.approx(float(foreign[cells].sum()), rel=1e-6)
+    first, share = top["top_sectors"].split(";")[0].rsplit(" ", 2)[:2]
+    assert first == max(ref, key=ref.get)
+    assert float(share) == pytest.approx(100 * ref[first] / sum(ref.values()), abs=0.5)
