@@ -124,11 +124,14 @@ def national_comparison(
     sectors: list[str],
 ) -> pd.DataFrame:
     """National totals of the mapped provincial table vs the global C block, by sector."""
-    dom_z, dom_y = Z4[c, :, c, :], Y4[c, :, c, :]
+    dom_y = Y4[c, :, c, :]
+    foreign = [r for r in range(Z4.shape[0]) if r != c]
+    # Exports and imports summed over the foreign blocks (not total minus domestic, which
+    # leaves rounding noise where there are none).
     glob = {
         "output": Z4[c].sum(axis=(1, 2)) + Y4[c].sum(axis=(1, 2)),
-        "exports": Z4[c].sum(axis=(1, 2)) + Y4[c].sum(axis=(1, 2)) - dom_z.sum(1) - dom_y.sum(1),
-        "imports": Z4[:, :, c, :].sum(axis=(0, 1)) - dom_z.sum(0),
+        "exports": Z4[c][:, foreign].sum(axis=(1, 2)) + Y4[c][:, foreign].sum(axis=(1, 2)),
+        "imports": Z4[foreign][:, :, c, :].sum(axis=(0, 1)),
         "final_demand": dom_y.sum(axis=1),
     }
     exports = E.sum(axis=(0, 2))
