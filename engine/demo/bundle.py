@@ -181,16 +181,16 @@ def write_bundle(
     firms = firms_mod.sample_firms(cities, n_firms, rng, polygons)
     base = mrio.build_base(cities)
     e_prov = firms_mod.emissions_by_row(firms, mrio.SECTORS)
-    true = mrio.calibrate(base, e_prov)
+    Z, Y, scales, iterations = mrio.fit(base, e_prov)
     # The study's chain: the calibrated table is split into a global table (China as one
     # region) and a provincial table, and the bundle's MRIO is what `nest` makes of those two.
-    nested, _, _ = chain.nest_demo(out, true, seed)
+    nested, _, _ = chain.nest_demo(out, Z, Y, seed)
     rows = tuple((str(r), str(s)) for r, s in nested.rows)
     cols = tuple((str(c), str(k)) for c, k in nested.cols)
-    if rows != true.rows or cols != true.cols:  # pragma: no cover - nest keeps the order
+    if rows != base.rows or cols != base.cols:  # pragma: no cover - nest keeps the order
         raise RuntimeError("the nested demo MRIO lost the order of its rows or columns")
-    cal = mrio.evaluate(rows, cols, nested.Z, nested.Y, e_prov, scales=true.scales,
-                        iterations=true.iterations)  # fmt: skip
+    cal = mrio.evaluate(rows, cols, nested.Z, nested.Y, e_prov, scales=scales,
+                        iterations=iterations)  # fmt: skip
 
     _write_firms(out / "firms.parquet", firms)
     _write_mrio(out / "mrio", cal)
@@ -302,8 +302,8 @@ def _write_mrio(folder: pathlib.Path, cal: mrio.CalibratedMRIO) -> None:
     _write_csv(folder / "cols.csv", ("region", "category"), list(cal.cols))
     z_names = [f"{r}.{s}" for r, s in cal.rows]
     y_names = [f"{c}.{k}" for c, k in cal.cols]
-    _write_table(folder / "Z.parquet", pa.table(dict(zip(z_names, cal.Z.T, strict=True))))
-    _write_table(folder / "Y.parquet", pa.table(dict(zip(y_names, cal.Y.T, strict=True))))
+    chain.write_matrix(folder / "Z.parquet", cal.Z, z_names)
+    chain.write_matrix(folder / "Y.parquet", cal.Y, y_names)
 
 
 @contextmanager

@@ -86,16 +86,17 @@ def _splits(parts: dict[str, tuple[tuple[str, float], ...]], rng: np.random.Gene
     return names, owner_a, f / tot[:, owner_a]
 
 
-def split_tables(cal: mrio.CalibratedMRIO, seed: int) -> dict[str, object]:
-    """The global and the provincial table implied by the true nested table ``cal``.
+def split_tables(Z: np.ndarray, Y: np.ndarray, seed: int) -> dict[str, object]:
+    """The global and the provincial table implied by the true nested table (Z, Y) (rows and
+    columns as :func:`footgrid.demo.mrio.build_base` orders them).
 
     Returns a dict of plain arrays and labels (see :func:`write_inputs`).
     """
     P, S, K = len(PROVINCE_LABELS), len(mrio.SECTORS), len(mrio.CATEGORIES)
     F = len(mrio.FOREIGN)
     R = P + F
-    Z4 = cal.Z.reshape(R, S, R, S)
-    Y4 = cal.Y.reshape(R, S, R, K)
+    Z4 = Z.reshape(R, S, R, S)
+    Y4 = Y.reshape(R, S, R, K)
     # Global: provinces summed into CN (region 0), foreign regions after it.
     G = F + 1
     Zg = np.empty((G, S, G, S))
@@ -148,9 +149,16 @@ def _labels(path: pathlib.Path, header: str, pairs: list[tuple[str, str]]) -> No
     _text(path, [header] + [f"{a},{b}" for a, b in pairs])
 
 
-def _matrix(path: pathlib.Path, arr: np.ndarray) -> None:
-    table = pa.table({str(j): arr[:, j] for j in range(arr.shape[1])})
-    pq.write_table(table, path, compression="zstd", row_group_size=1 << 20)
+def write_matrix(path: pathlib.Path, arr: np.ndarray, names: list[str] | None = None) -> None:
+    """One Parquet column per column of ``arr`` (named ``names`` or 0, 1, ...), float64.
+
+    No compression, dictionary or statistics: wide tables of distinct floats gain little from
+    them and take 4x longer to write.
+    """
+    names = [str(j) for j in range(arr.shape[1])] if names is None else names
+    table = pa.table(dict(zip(names, arr.T, strict=True)))
+    pq.write_table(table, path, compression="none", use_dictionary=False,
+                   write_statistics=False, row_group_size=1 << 20)  # fmt: skip
 
 
 def _number_rows(arr: np.ndarray) -> list[str]:
@@ -168,12 +176,12 @@ def write_inputs(out: pathlib.Path, parts: dict) -> dict[str, pathlib.Path]:
     prov.mkdir(parents=True, exist_ok=True)
     _labels(glob / "rows.csv", "region,sector", parts["global_rows"])
     _labels(glob / "cols.csv", "region,category", parts["global_cols"])
-    _matrix(glob / "Z.parquet", parts["Zg"])
-    _matrix(glob / "Y.parquet", parts["Yg"])
+    write_matrix(glob / "Z.parquet", parts["Zg"])
+    write_matrix(glob / "Y.parquet", parts["Yg"])
     _labels(prov / "rows.csv", "region,sector", parts["rows"])
     _labels(prov / "cols.csv", "region,category", parts["cols"])
-    _matrix(prov / "Z.parquet", parts["Zp"])
-    _matrix(prov / "Y.parquet", parts["Yp"])
+    write_matrix(prov / "Z.parquet", parts["Zp"])
+    write_matrix(prov / "Y.parquet", parts["Yp"])
     _text(prov / "exports.csv", [",".join(mrio.FOREIGN), *_number_rows(parts["exports"])])
     width = len(parts["rows"]) + len(parts["cols"])
     head = ",".join(["origin"] + [f"v{j}" for j in range(width)])
@@ -187,8 +195,9 @@ def write_inputs(out: pathlib.Path, parts: dict) -> dict[str, pathlib.Path]:
     return {"global": glob, "provincial": prov, "concordance": conc, "category_concordance": cconc}
 
 
-def nest_demo(out: pathlib.Path, cal: mrio.CalibratedMRIO, seed: int):
-    """Write the two input tables and the concordances, nest them, write ``nest_report.md``.
+def nest_demo(out: pathlib.Path, Z: np.ndarray, Y: np.ndarray, seed: int):
+    """Write the two input tables implied by the true nested table (Z, Y) and the
+    concordances, nest them, write ``nest_report.md``.
 
     Returns ``(tables, report, paths)``: the nested :class:`~footgrid.mrio.tables.MRIOTables`
     (read back from the written inputs by :func:`footgrid.mrio.nest.nest`), its
@@ -197,7 +206,7 @@ def nest_demo(out: pathlib.Path, cal: mrio.CalibratedMRIO, seed: int):
     # lazy: the nesting code (pandas, scipy.sparse) is only needed when the bundle is written
     from footgrid.mrio.nest import nest
 
-    paths = write_inputs(out, split_tables(cal, seed))
+    paths = write_inputs(out, split_tables(Z, Y, seed))
     tables, report = nest(
         paths["global"],
         paths["provincial"],

@@ -363,7 +363,8 @@ class CalibratedMRIO:
 
 
 def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> CalibratedMRIO:
-    """Scale blocks of Y so that the footprint shares hit :data:`TARGETS` (Newton's method).
+    """Scale blocks of Y so that the footprint shares hit :data:`TARGETS` (Newton's method), and
+    the record of the result (:func:`fit` then :func:`evaluate`).
 
     Parameters
     ----------
@@ -382,6 +383,17 @@ def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> Cali
     ------
     RuntimeError
         If Newton's method does not converge (targets out of reach for these emissions).
+    """
+    Z, Y, scales, iterations = fit(base, e_prov, tol=tol)
+    return evaluate(base.rows, base.cols, Z, Y, e_prov, scales=scales, iterations=iterations)
+
+
+def fit(
+    base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray, dict[str, float], int]:
+    """The calibrated tables without their record: ``(Z, Y, scales, iterations)``.
+
+    See :func:`calibrate` (same parameters and errors).
     """
     n = base.A.shape[0]
     e_row = np.zeros(n)
@@ -429,7 +441,7 @@ def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> Cali
     Z = base.A * x[None, :]
     Z, Y = _round_sig(Z), _round_sig(Y)  # drop last-bit noise so files are byte-stable
     scales = {p: float(v) for p, v in zip(PARAMS, np.exp(theta), strict=True)}
-    return evaluate(base.rows, base.cols, Z, Y, e_prov, scales=scales, iterations=iterations)
+    return Z, Y, scales, iterations
 
 
 def evaluate(
@@ -500,7 +512,7 @@ def _spectral_radius_bound(A: np.ndarray, iterations: int = 2000) -> float:
     v = np.ones(A.shape[0])
     upper = float(np.max(A.sum(axis=0)))
     for _ in range(iterations):
-        w = A.T @ v
+        w = np.einsum("ij,i->j", A, v)  # not BLAS gemv: its threads spin on a loaded machine
         ratio = w / v
         upper = min(upper, float(ratio.max()))
         if upper - float(ratio.min()) < 1e-9:

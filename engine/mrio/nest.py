@@ -353,8 +353,9 @@ def _map(
     cmap = sp.csr_matrix(cmap)  # a few entries per line
     # Sums of D = R^T Z' R without forming it: R 1, 1^T R and R summed over provinces (A).
     ones = np.asarray(rmap.sum(axis=1)).ravel()  # (n',)
-    d_out = (rmap.T @ (sub.Z @ ones)).reshape(P, S)
-    d_in = (rmap.T @ (ones @ sub.Z)).reshape(P, S)
+    # (einsum, not BLAS gemv: its threads spin on a loaded machine)
+    d_out = (rmap.T @ np.einsum("ij,j->i", sub.Z, ones)).reshape(P, S)
+    d_in = (rmap.T @ np.einsum("i,ij->j", ones, sub.Z)).reshape(P, S)
     A = (rmap @ sp.vstack([sp.identity(S, format="csr")] * P)).toarray()  # (n', S)
     d_pair = A.T @ (sub.Z @ A)
     Dy = np.asarray(rmap.T @ (sub.Y @ cmap)).reshape(P, S, P, K)
