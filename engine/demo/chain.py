@@ -28,6 +28,7 @@ holds on it.
 from __future__ import annotations
 
 import pathlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -35,6 +36,10 @@ import pyarrow.parquet as pq
 
 from footgrid.demo import mrio
 from footgrid.demo.geography import PROVINCE_LABELS
+
+if TYPE_CHECKING:
+    from footgrid.mrio.nest_report import NestReport
+    from footgrid.mrio.tables import MRIOTables
 
 #: Provincial sectors: global sector -> its parts (name, typical weight) in the provincial table.
 PROVINCIAL_SECTORS: dict[str, tuple[tuple[str, float], ...]] = {
@@ -70,7 +75,9 @@ PROVINCIAL_EXCESS = 1.04
 COUNTRY = mrio.HOME
 
 
-def _splits(parts: dict[str, tuple[tuple[str, float], ...]], rng: np.random.Generator):
+def _splits(
+    parts: dict[str, tuple[tuple[str, float], ...]], rng: np.random.Generator
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(P, n parts) fractions: each province's split of a global label over its parts."""
     names, owner, base = [], [], []
     for g, (label, pairs) in enumerate(parts.items()):
@@ -195,7 +202,9 @@ def write_inputs(out: pathlib.Path, parts: dict) -> dict[str, pathlib.Path]:
     return {"global": glob, "provincial": prov, "concordance": conc, "category_concordance": cconc}
 
 
-def nest_demo(out: pathlib.Path, Z: np.ndarray, Y: np.ndarray, seed: int):
+def nest_demo(
+    out: pathlib.Path, Z: np.ndarray, Y: np.ndarray, seed: int
+) -> tuple[MRIOTables, NestReport, dict[str, pathlib.Path]]:
     """Write the two input tables implied by the true nested table (Z, Y) and the
     concordances, nest them, write ``nest_report.md``.
 
