@@ -183,7 +183,7 @@ def sample_facilities(
     co2 = np.array([CO2_MT_2012[r] for r in geo.EXIO_REGIONS])
     per_region = _largest_remainder(co2**0.8, n, 2 * n_sec)
     fshare = np.array([s.facility_share for s in SECTORS])
-    lon, lat, em, sec, ctry = [], [], [], [], []
+    picked, em, sec, ctry = [], [], [], []
     for r in range(len(geo.EXIO_REGIONS)):
         members = np.flatnonzero(city_region == r)
         counts = _largest_remainder(fshare, int(per_region[r]), 2)
@@ -196,8 +196,8 @@ def sample_facilities(
             em.append(size * (totals[r, s] / size.sum()))
             sec.append(np.full(k, s, dtype=np.int64))
             ctry.append(cities.country[pick])
-            lon.append(pick)  # city index for now
-    city = np.concatenate(lon)
+            picked.append(pick)
+    city = np.concatenate(picked)
     co2_t = np.concatenate(em)
     sector = np.concatenate(sec)
     country = np.concatenate(ctry)

@@ -1,4 +1,4 @@
-"""Synthetic MRIO of EXIOBASE 3's shape for the world demo: 49 regions x 200 products x 7 categories.
+"""Synthetic MRIO of EXIOBASE 3's shape for the world demo (49 regions x 200 products x 7 FD).
 
 The labels are real: EXIOBASE 3's region codes (:data:`footgrid.demo.world_geography.EXIO_REGIONS`),
 its 200 product names and 7 final-demand category names from the label tables that pymrio ships
