@@ -149,7 +149,7 @@ def write_world_section(
     grid = L.grid_info(ds)
     areas = np.asarray(ds["cell_area"].transpose("y", "x").values, dtype=np.float64)
     territory = np.asarray(ds["territory"].transpose("y", "x").values, dtype=bool)
-    context = map_context(grid, polygons=polygons, step_deg=30.0)
+    context = map_context(grid, polygons=polygons, step_deg=60.0)
     fp = ds["footprint"].transpose("consumer", "category", "y", "x")
     panels = {}
     for c, name in zip(table["consumer"][:top], table["name"][:top], strict=True):

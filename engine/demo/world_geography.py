@@ -347,5 +347,7 @@ def map_outlines(countries: Countries) -> list[shapely.Geometry]:
 
 
 def land_mask_polygons(outlines: list[shapely.Geometry]) -> list[shapely.Geometry]:
-    """The outlines buffered by :data:`COAST_BUFFER_DEG` (the demo's territory polygons)."""
-    return list(shapely.buffer(np.asarray(outlines, dtype=object), COAST_BUFFER_DEG, quad_segs=2))
+    """The outlines buffered by :data:`COAST_BUFFER_DEG` (the demo's territory polygons), cut
+    at ±180° and ±90° (a buffer past the antimeridian would wrap round the projected world)."""
+    grown = shapely.buffer(np.asarray(outlines, dtype=object), COAST_BUFFER_DEG, quad_segs=2)
+    return [_polygonal(g) for g in shapely.intersection(grown, shapely.box(-180, -90, 180, 90))]

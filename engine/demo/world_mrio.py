@@ -17,7 +17,7 @@ but structured (Miller & Blair notation):
   economies; A[(r, i), (b, j)] = T[i, j] · S_i[b, r];
 - final demand Y[(r, i), (c, k)] = D_c · κ_k · B_k[i] · S_i[c, r] with D_c the approximate 2012 GDP
   of :data:`GDP_BN_USD` and κ the EXIOBASE-like category split :data:`KAPPA` (all Y >= 0);
-- output x̂ = Σ_{t < 40} A^t · Y · 1 (a truncated Leontief series; no solve), Z = A · diag(x̂);
+- output x̂ = Σ_{t < 15} A^t · Y · 1 (a truncated Leontief series; no solve), Z = A · diag(x̂);
   the tables layout recomputes x = Z·1 + Y·1, which is then balanced exactly.
 
 ``n_products`` below 200 keeps a subset of the real products (every product an inventory sector
@@ -56,7 +56,7 @@ TRADE_PARTNERS = 12
 #: Distance decay of trade (km).
 DECAY_KM = 4000.0
 #: Terms of the truncated Leontief series for x̂.
-SERIES_TERMS = 40
+SERIES_TERMS = 15
 
 # EXIOBASE product code prefix (two digits) -> aggregate sector of the national demo.
 _GROUP_OF_PREFIX: dict[str, str] = {
