@@ -18,7 +18,7 @@ import xarray as xr
 
 from tests.helpers.files import run_cli
 
-N_FACILITIES = 3000
+N_FACILITIES = 2000
 N_PRODUCTS = 30
 
 
@@ -128,8 +128,8 @@ def test_mrio_is_productive_and_domestic_blocks_dominate(world):
     out, _ = world
     rows, _, Z, Y = _tables(out)
     x = Z.sum(axis=1) + Y.sum(axis=1)
-    A = Z / x[None, :]
-    assert np.abs(np.linalg.eigvals(A)).max() < 0.9
+    # Perron-Frobenius: the spectral radius of A >= 0 is at most its largest column sum.
+    assert (Z.sum(axis=0) / x).max() < 0.9
     same = rows["region"].to_numpy()[:, None] == rows["region"].to_numpy()[None, :]
     assert Z[same].sum() / Z.sum() > 0.6
     assert (Y >= 0).all() and (x > 0).all()
