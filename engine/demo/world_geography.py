@@ -351,3 +351,17 @@ def land_mask_polygons(outlines: list[shapely.Geometry]) -> list[shapely.Geometr
     at ±180° and ±90° (a buffer past the antimeridian would wrap round the projected world)."""
     grown = shapely.buffer(np.asarray(outlines, dtype=object), COAST_BUFFER_DEG, quad_segs=2)
     return [_polygonal(g) for g in shapely.intersection(grown, shapely.box(-180, -90, 180, 90))]
+
+
+@cache
+def iso2_regions() -> dict[str, str]:
+    """ISO 3166 alpha-2 code -> EXIOBASE 3 region, for every country ``country_converter``
+    knows (the United Kingdom also as ``UK``, Greece also as ``EL``)."""
+    path = importlib.resources.files("country_converter") / "country_data.tsv"
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            if row["EXIO3"] in EXIO_REGIONS:
+                for code in row["ISO2"].split("|"):
+                    out.setdefault(code.strip("^$"), row["EXIO3"])
+    return out
