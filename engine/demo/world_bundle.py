@@ -5,7 +5,7 @@ Every nation is a producer and a consumer: facilities around the real cities of 
 inside its country's real outline, its MRIO region the country's EXIOBASE 3 region), a
 synthetic MRIO with EXIOBASE 3's real labels (:mod:`footgrid.demo.world_mrio`), country outlines
 (:mod:`footgrid.demo.world_geography`) and a config on a 50 km Equal Earth grid (EPSG:8857).
-Same seed and sizes give the same files.
+The generator is seeded (``seed``).
 """
 
 from __future__ import annotations

@@ -186,3 +186,9 @@ def test_extent_table_equals_a_linear_program(world):
         ref = _lp_min_area(values.ravel(), np.broadcast_to(areas, values.shape).ravel(), 0.9)
         got = float(table.loc[table["consumer"] == c, "extent_km2_90"].iloc[0]) * 1e6
         assert got == pytest.approx(ref, rel=1e-6), c
+
+
+def test_too_few_facilities_is_a_config_error_naming_the_flag(tmp_path):
+    r = run_cli("demo", "--world", "--firms", "10", "--out", str(tmp_path / "w"))
+    assert r.returncode == 2, r.stderr
+    assert "--firms" in r.stderr and "Traceback" not in r.stderr
