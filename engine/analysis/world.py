@@ -33,7 +33,7 @@ __all__ = ["consumer_extents", "plot_extents", "write_world_section"]
 #: Shares of each consumer's footprint for the extent columns.
 FRACTIONS = (0.5, 0.75, 0.9)
 #: Consumers shown as small multiples.
-TOP_NATIONS = 9
+TOP_NATIONS = 6
 
 
 def consumer_extents(
