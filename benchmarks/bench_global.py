@@ -203,13 +203,92 @@ def child_run(config: Path) -> dict[str, Any]:
         reply.update(read_mrio_s=t2 - t1, solve_s=t3 - t2)
         del mrio
     t4 = time.perf_counter()
-    ds = footgrid.run(config)
+    cpu0 = _cpu_s()
+    with _TaskStats() as stats:
+        ds = footgrid.run(config)
     reply["run_s"] = time.perf_counter() - t4
+    reply["run_cpu_s"] = _cpu_s() - cpu0
+    if stats.graph:  # threads only: the callback sees the local scheduler's tasks
+        reply["graph"] = stats.graph
+        reply["tasks"] = stats.summary()
     reply["layers"] = int(ds.sizes["consumer"] * ds.sizes["category"])
     reply["shape"] = [int(ds.sizes["y"]), int(ds.sizes["x"])]
     reply["gridded_total"] = float(ds.attrs["gridded_total"])
     reply["self_maxrss"] = self_maxrss()
     return reply
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _TaskStats:
+    """Per-task wall time of the block graph (a dask callback: the threaded scheduler), and
+    the graph's size: tasks, pickled bytes, and the bytes a cluster's scheduler receives once
+    the spec (coefficients) and the points are scattered to the workers instead."""
+
+    def __init__(self) -> None:
+        from dask.callbacks import Callback
+
+        self.graph: dict[str, Any] = {}
+        self.times: dict[str, list[float]] = {}
+        self._t0: dict[Any, float] = {}
+        outer = self
+
+        class _CB(Callback):
+            def _start(self, dsk: dict) -> None:
+                outer._graph(dsk)
+
+            def _pretask(self, key: Any, dsk: dict, state: Any) -> None:
+                outer._t0[key] = time.perf_counter()
+
+            def _posttask(self, key: Any, result: Any, dsk: dict, state: Any, wid: Any) -> None:
+                kind = key[0].split("-")[0] if isinstance(key, tuple) else str(key).split("-")[0]
+                if isinstance(key, tuple) and kind == "block":
+                    kind = "footprint block" if key[2] >= 0 else "emission block"
+                dt = time.perf_counter() - outer._t0.pop(key, time.perf_counter())
+                outer.times.setdefault(kind, []).append(dt)
+
+        self._cb = _CB()
+
+    def _graph(self, dsk: dict) -> None:
+        import cloudpickle
+
+        if not any(isinstance(k, tuple) and str(k[0]).startswith("block-") for k in dsk):
+            return
+        sizes = {k: len(cloudpickle.dumps(v, protocol=5)) for k, v in dsk.items()}
+        data = sum(v for k, v in sizes.items() if not isinstance(k, tuple))  # the spec
+        # the tile's points are the whole of a points task
+        data += sum(v for k, v in sizes.items() if isinstance(k, tuple) and k[0][:7] == "points-")
+        self.graph = {
+            "tasks": len(dsk),
+            "block_tasks": sum(1 for k in dsk if isinstance(k, tuple) and k[0][:6] == "block-"),
+            "pickled_mib": sum(sizes.values()) / 2**20,
+            "scattered_mib": data / 2**20,
+            "sent_to_scheduler_mib": (sum(sizes.values()) - data) / 2**20,
+        }
+
+    def __enter__(self) -> _TaskStats:
+        self._cb.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cb.__exit__(*exc)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per kind of task: count, median, max and total seconds."""
+        return {
+            k: {"n": len(v), "median_s": float(np.median(v)), "max_s": float(np.max(v)),
+                "total_s": float(np.sum(v))}
+            for k, v in self.times.items()
+        }  # fmt: skip
 
 
 def child_numpy(config: Path, resolution: float, n_consumers: int) -> dict[str, Any]:
@@ -354,6 +433,9 @@ def run_case(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "walls_s": [r.wall for r in runs["threads"]],
             "peak_rss_gib": max(r.peak_rss for r in runs["threads"]) / 2**30,
             "phases": {k: first[k] for k in ("import_s", "read_mrio_s", "solve_s", "run_s")},
+            "run_cpu_s": first["run_cpu_s"],
+            "graph": first.get("graph", {}),
+            "tasks": first.get("tasks", {}),
         },
         "processes": {
             "wall_s": med(runs["processes"]),
@@ -401,6 +483,8 @@ def report(res: dict[str, Any]) -> None:
         ["method", "median s", "peak RSS GiB", "× threads"],
     )
     print(f"phases of the threaded run: {json.dumps(th['phases'])}")
+    print(f"run CPU s (threads): {th['run_cpu_s']:.1f}; graph: {json.dumps(th['graph'])}")
+    print(f"tasks (threads): {json.dumps(th['tasks'])}")
     print(f"store: {json.dumps(res['store'])}")
     print(f"targets: {json.dumps(res['targets'])}")
 
