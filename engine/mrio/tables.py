@@ -431,11 +431,9 @@ def _read_matrix(folder: Path, name: str, shape: tuple[int, int]) -> np.ndarray:
     csv, parquet = folder / f"{name}.csv", folder / f"{name}.parquet"
     if parquet.is_file() or csv.is_file():
         path = parquet if parquet.is_file() else csv
+        read = pd.read_parquet if path is parquet else pd.read_csv
         try:
-            if path is parquet:
-                arr = _parquet_matrix(path)
-            else:
-                arr = pd.read_csv(path).to_numpy(dtype=np.float64)
+            arr = read(path).to_numpy(dtype=np.float64)
         except (OSError, ValueError, TypeError) as exc:
             raise InputError(
                 f"cannot read MRIO matrix {name} as numbers: {exc}",
@@ -459,24 +457,6 @@ def _read_matrix(folder: Path, name: str, shape: tuple[int, int]) -> np.ndarray:
             + ("row of rows.csv" if name == "Z" else "row of cols.csv")
             + " (no index column)",
         )
-    return arr
-
-
-def _parquet_matrix(path: Path) -> np.ndarray:
-    """A Parquet table of numeric columns as one float64 matrix (Fortran order), straight from
-    Arrow: half the time of ``pd.read_parquet(...).to_numpy()`` for EXIOBASE's 9 800 columns,
-    which builds a DataFrame first. A pandas index stored in the file is not a column."""
-    # lazy: pyarrow's parquet reader, needed only for Parquet tables (pandas imports it too)
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path)
-    meta = table.schema.pandas_metadata or {}
-    index = [c for c in meta.get("index_columns", []) if isinstance(c, str)]
-    if index:
-        table = table.drop_columns(index)
-    arr = np.empty((table.num_rows, table.num_columns), dtype=np.float64, order="F")
-    for i, col in enumerate(table.columns):
-        arr[:, i] = col.to_numpy()
     return arr
 
 

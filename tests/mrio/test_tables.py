@@ -209,30 +209,3 @@ def test_iosystem_without_z_uses_a_and_x(test_io) -> None:
     io.A = None
     with pytest.raises(MRIOError, match="neither Z nor A"):
         load_mrio(io)
-
-
-def test_parquet_matrix_with_a_stored_index_and_mixed_column_types(test_io, tmp_path) -> None:
-    """Read straight from Arrow: a pandas index in the file is not a column; integer, float32
-    and null entries read as pandas reads them (the reference)."""
-    folder = write_tables(test_io, tmp_path / "tables", "parquet")
-    Z = pd.read_parquet(folder / "Z.parquet")
-    Z.index = [f"row{i}" for i in range(len(Z))]  # stored as __index_level_0__
-    Z["c0"] = Z["c0"].round().astype(np.int64)
-    Z["c1"] = Z["c1"].astype(np.float32)
-    Z.loc["row3", "c2"] = np.nan
-    Z.to_parquet(folder / "Z.parquet")
-    with pytest.raises(MRIOError):  # the missing entry, as before
-        load_mrio(folder)
-    Z.loc["row3", "c2"] = 1.5
-    Z.to_parquet(folder / "Z.parquet")
-    t = load_mrio(folder)
-    np.testing.assert_array_equal(t.Z, pd.read_parquet(folder / "Z.parquet").to_numpy(float))
-
-
-def test_parquet_matrix_with_text_is_an_input_error(test_io, tmp_path) -> None:
-    folder = write_tables(test_io, tmp_path / "tables", "parquet")
-    Z = pd.read_parquet(folder / "Z.parquet")
-    Z["c5"] = "n/a"
-    Z.to_parquet(folder / "Z.parquet", index=False)
-    with pytest.raises(InputError, match="cannot read MRIO matrix Z as numbers"):
-        load_mrio(folder)
