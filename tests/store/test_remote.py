@@ -128,3 +128,19 @@ def test_exports_beside_a_url_store_are_a_config_error(tmp_path):
     cfg = make_case(tmp_path, 50, output={"path": "memory://x/out.zarr", "netcdf": True})
     with pytest.raises(footgrid.ConfigError, match=r"output\.netcdf"):
         footgrid.load_config(cfg)
+
+
+def test_cli_writes_a_file_url_and_refuses_an_unknown_protocol(tmp_path):
+    from tests.helpers.files import run_cli
+
+    target = tmp_path / "remote" / "cli.zarr"
+    staging = tmp_path / "staging"
+    cfg = make_case(tmp_path, 200, output={"path": f"file://{target}", "staging": str(staging)})
+    done = run_cli("--quiet", "run", str(cfg))
+    assert done.returncode == 0, done.stderr
+    ds = xr.open_zarr(target)
+    assert ds.attrs["complete"] == 1
+    np.testing.assert_allclose(ds.footprint.values.sum(), ds.emissions.values.sum(), rtol=1e-6)
+    bad = make_case(tmp_path / "bad", 50, output={"path": "nosuch://b/out.zarr"})
+    done = run_cli("run", str(bad))
+    assert done.returncode == 2 and "output.path" in done.stderr
