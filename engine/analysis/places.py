@@ -103,6 +103,13 @@ def read_national_totals(path: str | os.PathLike) -> pd.Series:
         frame = pd.read_csv(path)
     except FileNotFoundError:
         raise InputError("national totals file not found", file=path) from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(
+            f"the national totals are not a readable CSV ({str(err).strip()})",
+            file=path,
+            fix="one line per region with the columns region,total[,source]; quote a field "
+            'that holds a comma ("...")',
+        ) from None
     missing = {"region", "total"} - set(frame.columns)
     if missing:
         raise InputError(

@@ -44,6 +44,12 @@ NATIONAL_MT_2012: dict[str, float] = {
     "HK": 45.0,
 }
 
+#: Cited by the report next to the rank (the ``source`` column of national_totals.csv).
+NATIONAL_SOURCE = (
+    "other countries: territorial fossil CO2 in 2012 from the Global Carbon Budget "
+    "(Friedlingstein et al.; rounded)"
+)
+
 CONFIG_TOML = """\
 # footgrid demo bundle (synthetic demo calibrated to published national shares; see README.txt).
 # Written by footgrid.demo.write_bundle(n_firms={n_firms}, seed={seed}). Paths are relative to
@@ -209,9 +215,9 @@ def write_bundle(
     total = float(firms.co2_t.sum())
     _write_csv(
         out / "national_totals.csv",
-        ("region", "total"),
-        [(mrio.HOME, repr(round(total, 3)))]
-        + [(r, repr(v * 1e6)) for r, v in NATIONAL_MT_2012.items()],
+        ("region", "total", "source"),
+        [(mrio.HOME, repr(round(total, 3)), "CN: this demo's synthetic inventory")]
+        + [(r, repr(v * 1e6), NATIONAL_SOURCE) for r, v in NATIONAL_MT_2012.items()],
     )
     record = {
         "description": (

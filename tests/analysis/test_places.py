@@ -34,6 +34,10 @@ def test_read_national_totals_errors(tmp_path):
     bad.write_text("region,total\nA,10\nB,lots\n")
     with pytest.raises(InputError, match="row 3"):
         read_national_totals(bad)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("region,total,source\nA,10,GCB\nB,2.5,GCB, rounded, approximate\n")
+    with pytest.raises(InputError, match=r"not a readable CSV.*line 3"):
+        read_national_totals(ragged)
     (tmp_path / "cols.csv").write_text("country,value\nA,1\n")
     with pytest.raises(InputError, match="region, total"):
         read_national_totals(tmp_path / "cols.csv")

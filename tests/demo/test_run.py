@@ -29,6 +29,8 @@ def test_demo_prints_the_headline_and_writes_the_report(demo):
     html = (out / "report" / "index.html").read_text()
     assert "synthetic demo calibrated to published national shares" in html
     assert (out / "report" / "map_foreign.png").stat().st_size > 10_000
+    # the hubs' rank among national totals, with where those totals come from
+    assert "If the hubs were a country" in html and "Global Carbon Budget" in html
 
 
 def test_demo_territory_is_the_real_land_and_hubs_are_coastal(demo):
