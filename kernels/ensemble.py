@@ -13,7 +13,11 @@ bit for bit.
 Per occupied cell the kernel holds the N member values of the block's columns (N × width
 float64), sums each member in input order as :func:`footgrid.kernels.attribute_block` does,
 and writes the mean and standard deviation (Welford) and exact quantiles (sorted members,
-numpy's ``linear`` interpolation) of every column.
+numpy's ``linear`` interpolation) of every column. In an emission block it also adds each
+member's territory cells to a per-member histogram of density (value / cell area) with
+``BINS_PER_OCTAVE`` logarithmic bins per factor 2 (:func:`density_bin`): per bin the members'
+value and area, merged across blocks by addition, from which the area share holding X % and
+the Lorenz curve of every member follow (:mod:`footgrid.store.ensemble`).
 """
 
 from __future__ import annotations
@@ -26,6 +30,13 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_53 = 1.0 / 9007199254740992.0
+#: Density histogram: bins per octave (factor 2) and the octaves covered, 2**-110 to 2**50
+#: t/m² (densities outside fall in the first or last bin). Two densities in one bin differ by
+#: less than a factor ``2 ** (1 / BINS_PER_OCTAVE)`` (1.0219).
+BINS_PER_OCTAVE = 32
+LOG2_MIN = -110
+LOG2_MAX = 50
+N_BINS = (LOG2_MAX - LOG2_MIN) * BINS_PER_OCTAVE
 
 
 @ngjit
@@ -102,6 +113,13 @@ def _quantile_sorted(v: np.ndarray, p: float) -> float:
 
 
 @ngjit
+def density_bin(d: float) -> int:
+    """The histogram bin of density ``d > 0``: ``floor(32 (log2 d + 110))``, clipped."""
+    b = int(np.floor((np.log2(d) - LOG2_MIN) * BINS_PER_OCTAVE))
+    return min(max(b, 0), N_BINS - 1)
+
+
+@ngjit
 def ensemble_block(
     cells: np.ndarray,
     starts: np.ndarray,
@@ -119,6 +137,9 @@ def ensemble_block(
     std: np.ndarray,
     quant: np.ndarray,
     member_sums: np.ndarray,
+    areas: np.ndarray,
+    inside: np.ndarray,
+    hist: np.ndarray,
 ) -> None:
     """Statistics over ``n_members`` members of one block (an emission tile or a footprint
     block), written into the occupied cells of ``mean``, ``std`` and ``quant``.
@@ -149,7 +170,14 @@ def ensemble_block(
         (n_quantiles, width, n_cells) output, zero on entry.
     member_sums
         (n_members, width) float64, incremented by each member's block total.
+    areas, inside
+        Per cell of the block: area (m²) and territory flag; used with ``hist`` only.
+    hist
+        (2, n_members, N_BINS) float64, incremented (emission blocks only) by each member's
+        territory cells with a value > 0: ``hist[0, m, b]`` their value and ``hist[1, m, b]``
+        their area, ``b = density_bin(value / area)``; a (2, n_members, 0) array skips it.
     """
+    with_hist = hist.shape[2] > 0 and not use_coef
     width = mean.shape[0]
     per_member = coef.shape[0] > 1
     vals = np.zeros((n_members, width), dtype=np.float64)
@@ -181,6 +209,10 @@ def ensemble_block(
             for m in range(n_members):
                 x = vals[m, j]
                 member_sums[m, j] += x
+                if with_hist and x > 0.0 and inside[c]:
+                    b = density_bin(x / areas[c])
+                    hist[0, m, b] += x
+                    hist[1, m, b] += areas[c]
                 delta = x - mu
                 mu += delta * inv[m]
                 m2 += delta * (x - mu)
@@ -208,3 +240,30 @@ def perturb_entries(
         s = sigma[0] if shared else sigma[i]
         out[i] = v * lognormal_factor(seed, member, offset + i, s) if v != 0.0 else 0.0
     return out
+
+
+@ngjit
+def member_totals_by_label(
+    label: np.ndarray,
+    emission: np.ndarray,
+    sigma: np.ndarray,
+    draw: np.ndarray,
+    seed: int,
+    out: np.ndarray,
+) -> None:
+    """``out[m, label[p] - 1] += emission[p] * f(m, p)`` for the points with ``label > 0``.
+
+    The members' totals of labelled groups of points (e.g. the points in each hub), with the
+    factors :func:`ensemble_block` draws; ``out`` is (n_members, n_labels), points added in
+    their order.
+    """
+    n_members = out.shape[0]
+    f = np.empty(n_members, dtype=np.float64)
+    for p in range(label.shape[0]):
+        h = label[p] - 1
+        if h < 0:
+            continue
+        _member_factors(seed, draw[p], sigma[p], f)
+        e = emission[p]
+        for m in range(n_members):
+            out[m, h] += e * f[m]

@@ -6,9 +6,13 @@ import numpy as np
 from scipy import stats
 
 from footgrid.kernels.ensemble import (
+    BINS_PER_OCTAVE,
+    LOG2_MIN,
+    N_BINS,
     ensemble_block,
     lognormal_factor,
     lognormal_sigma,
+    member_totals_by_label,
     standard_normal,
 )
 
@@ -54,8 +58,9 @@ def test_block_statistics_match_numpy_on_the_same_members():
     std = np.zeros((width, 6))
     quant = np.zeros((len(probs), width, 6))
     sums = np.zeros((n_members, width))
+    no_hist = (np.zeros(0), np.zeros(0, bool), np.zeros((2, n_members, 0)))
     ensemble_block(cells, starts, key, emission, sigma, draw, 11, n_members, coef, True, 2,
-                   probs, mean, std, quant, sums)  # fmt: skip
+                   probs, mean, std, quant, sums, *no_hist)  # fmt: skip
     f = np.array([[lognormal_factor(11, m, d, s) for d, s in zip(draw, sigma, strict=True)]
                   for m in range(n_members)])  # fmt: skip
     ref = np.zeros((n_members, width, 6))
@@ -65,3 +70,42 @@ def test_block_statistics_match_numpy_on_the_same_members():
     np.testing.assert_allclose(std, ref.std(axis=0, ddof=1), rtol=1e-9)
     np.testing.assert_allclose(quant, np.quantile(ref, probs, axis=0), rtol=1e-12)
     np.testing.assert_allclose(sums, ref.sum(axis=2), rtol=1e-12)
+
+
+def test_emission_block_histograms_and_labelled_totals_match_numpy():
+    rng = np.random.default_rng(1)
+    n_pts, n_cells, n_members = 300, 30, 9
+    local = np.sort(rng.integers(0, n_cells, n_pts))
+    cells = np.unique(local)
+    starts = np.searchsorted(local, np.r_[cells, n_cells]).astype(np.int64)
+    emission = 10.0 ** rng.uniform(-3, 4, n_pts)
+    sigma = rng.uniform(0, 0.8, n_pts)
+    draw = rng.permutation(n_pts).astype(np.int64) * 7
+    areas = rng.uniform(1e6, 4e6, n_cells)
+    inside = rng.random(n_cells) < 0.8
+    hist = np.zeros((2, n_members, N_BINS))
+    out = [np.zeros((1, n_cells)), np.zeros((1, n_cells)), np.zeros((1, 1, n_cells))]
+    sums = np.zeros((n_members, 1))
+    ensemble_block(cells, starts, np.full(n_pts, -1), emission, sigma, draw, 5, n_members,
+                   np.zeros((1, 1, 1)), False, 0, np.array([0.5]), *out, sums, areas, inside,
+                   hist)  # fmt: skip
+    f = np.array([[lognormal_factor(5, m, d, s) for d, s in zip(draw, sigma, strict=True)]
+                  for m in range(n_members)])  # fmt: skip
+    maps = np.zeros((n_members, n_cells))
+    for m in range(n_members):
+        np.add.at(maps[m], local, emission * f[m])
+    # Reference binning: numpy's log2 and floor, territory cells with a value only.
+    ref = np.zeros_like(hist)
+    for m in range(n_members):
+        ok = inside & (maps[m] > 0)
+        b = np.floor((np.log2(maps[m][ok] / areas[ok]) - LOG2_MIN) * BINS_PER_OCTAVE)
+        np.add.at(ref[0, m], b.astype(int), maps[m][ok])
+        np.add.at(ref[1, m], b.astype(int), areas[ok])
+    np.testing.assert_allclose(hist, ref, rtol=1e-12)
+    np.testing.assert_allclose(sums[:, 0], maps.sum(axis=1), rtol=1e-12)
+    # Totals by label: the same members' tonnes, summed per group of points.
+    label = rng.integers(0, 4, n_pts).astype(np.int32)
+    got = np.zeros((n_members, 3))
+    member_totals_by_label(label, emission, sigma, draw, 5, got)
+    for h in range(1, 4):
+        np.testing.assert_allclose(got[:, h - 1], (emission * f)[:, label == h].sum(axis=1))
