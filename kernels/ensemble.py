@@ -10,14 +10,18 @@ members do not depend on the tiling, the number of workers or the scheduler. ``s
 the factor 1.0 exactly, so members of a run without uncertainty equal the deterministic run
 bit for bit.
 
-Per occupied cell the kernel holds the N member values of the block's columns (N × width
-float64), sums each member in input order as :func:`footgrid.kernels.attribute_block` does,
-and writes the mean and standard deviation (Welford) and exact quantiles (sorted members,
-numpy's ``linear`` interpolation) of every column. In an emission block it also adds each
-member's territory cells to a per-member histogram of density (value / cell area) with
-``BINS_PER_OCTAVE`` logarithmic bins per factor 2 (:func:`density_bin`): per bin the members'
-value and area, merged across blocks by addition, from which the area share holding X % and
-the Lorenz curve of every member follow (:mod:`footgrid.store.ensemble`).
+Per occupied cell the kernel draws each point's N factors once, sums each member's tonnes per
+coefficient row of the cell (N × rows), and only then multiplies by the coefficients (N ×
+rows × width, not N × points × width); it writes the mean and standard deviation (Welford)
+and exact quantiles (sorted members, numpy's ``linear`` interpolation) of every column. A cell
+whose points all share one coefficient row (most cells) has columns proportional to one
+another, so one argsort of the members orders them all; a cell without uncertainty is summed
+once, as :func:`footgrid.kernels.attribute_block` sums it (bit for bit the deterministic run).
+In an emission block the kernel also adds each member's territory cells to a per-member
+histogram of density (value / cell area) with ``BINS_PER_OCTAVE`` logarithmic bins per factor
+2 (:func:`density_bin`): per bin the members' value and area, merged across blocks by
+addition, from which the area share holding X % and the Lorenz curve of every member follow
+(:mod:`footgrid.execution.ensemble_scalars`).
 """
 
 from __future__ import annotations
@@ -180,29 +184,110 @@ def ensemble_block(
     with_hist = hist.shape[2] > 0 and not use_coef
     width = mean.shape[0]
     per_member = coef.shape[0] > 1
+    n_cells = cells.shape[0]
+    most = 1
+    for s in range(n_cells):
+        most = max(most, starts[s + 1] - starts[s])
+    slot_of = np.full(coef.shape[1] if use_coef else 1, -1, dtype=np.int64)
+    slot_key = np.zeros(most, dtype=np.int64)
+    per_slot = np.zeros((most, n_members), dtype=np.float64)  # Σ e f per member, per key
     vals = np.zeros((n_members, width), dtype=np.float64)
+    det = np.zeros(width, dtype=np.float64)
+    ones = np.ones(width, dtype=np.float64)
     col = np.empty(n_members, dtype=np.float64)
     f = np.empty(n_members, dtype=np.float64)
     inv = np.empty(n_members, dtype=np.float64)
     for m in range(n_members):
         inv[m] = 1.0 / (m + 1)
-    for s in range(cells.shape[0]):
-        vals[:, :] = 0.0
-        for p in range(starts[s], starts[s + 1]):
-            k = key[p]
-            if use_coef and k < 0:
-                continue
-            e = emission[p]
-            _member_factors(seed, draw[p], sigma[p], f)
-            for m in range(n_members):
-                v = e * f[m]
-                if use_coef:
-                    row = coef[m if per_member else 0, k, col0 : col0 + width]
-                    for j in range(width):
-                        vals[m, j] += v * row[j]
-                else:
-                    vals[m, 0] += v
+    for s in range(n_cells):
         c = cells[s]
+        p0, p1 = starts[s], starts[s + 1]
+        certain = not per_member
+        for p in range(p0, p1):
+            if sigma[p] != 0.0 and not (use_coef and key[p] < 0):
+                certain = False
+                break
+        if certain:  # every member is the deterministic value (summed as attribute_block)
+            det[:] = 0.0
+            for p in range(p0, p1):
+                k = key[p]
+                if use_coef and k < 0:
+                    continue
+                e = emission[p]
+                if use_coef:
+                    row = coef[0, k, col0 : col0 + width]
+                    for j in range(width):
+                        det[j] += e * row[j]
+                else:
+                    det[0] += e
+            for j in range(width):
+                x = det[j]
+                mean[j, c] = x
+                for q in range(probs.shape[0]):
+                    quant[q, j, c] = x
+                for m in range(n_members):
+                    member_sums[m, j] += x
+                    if with_hist and x > 0.0 and inside[c]:
+                        b = density_bin(x / areas[c])
+                        hist[0, m, b] += x
+                        hist[1, m, b] += areas[c]
+            continue
+        # Each member's tonnes per coefficient row of the cell (one draw set per point).
+        n_slots = 0
+        for p in range(p0, p1):
+            k = key[p] if use_coef else 0
+            if k < 0:
+                continue
+            sl = slot_of[k]
+            if sl < 0:
+                sl = n_slots
+                slot_of[k] = sl
+                slot_key[sl] = k
+                per_slot[sl, :] = 0.0
+                n_slots += 1
+            _member_factors(seed, draw[p], sigma[p], f)
+            e = emission[p]
+            for m in range(n_members):
+                per_slot[sl, m] += e * f[m]
+        for sl in range(n_slots):
+            slot_of[slot_key[sl]] = -1
+        if n_slots == 0:
+            continue
+        if n_slots == 1 and not per_member:
+            # One coefficient row: every column is the members' tonnes times a constant, so
+            # one sort of the members orders every column (reversed for a negative constant).
+            t = per_slot[0, :n_members]
+            order = np.argsort(t)
+            row = coef[0, slot_key[0], col0 : col0 + width] if use_coef else ones
+            for j in range(width):
+                cj = row[j]
+                mu = 0.0
+                m2 = 0.0
+                for m in range(n_members):
+                    x = t[m] * cj
+                    member_sums[m, j] += x
+                    if with_hist and x > 0.0 and inside[c]:
+                        b = density_bin(x / areas[c])
+                        hist[0, m, b] += x
+                        hist[1, m, b] += areas[c]
+                    delta = x - mu
+                    mu += delta * inv[m]
+                    m2 += delta * (x - mu)
+                mean[j, c] = mu
+                std[j, c] = np.sqrt(m2 / (n_members - 1)) if n_members > 1 else 0.0
+                for i in range(n_members):
+                    col[i] = t[order[i] if cj >= 0.0 else order[n_members - 1 - i]] * cj
+                for q in range(probs.shape[0]):
+                    quant[q, j, c] = _quantile_sorted(col, probs[q])
+            continue
+        vals[:, :] = 0.0
+        for sl in range(n_slots):
+            k = slot_key[sl]
+            for m in range(n_members):
+                v = per_slot[sl, m]
+                row = coef[m if per_member else 0, k, col0 : col0 + width]
+                for j in range(width):
+                    vals[m, j] += v * row[j]
         for j in range(width):
             mu = 0.0
             m2 = 0.0

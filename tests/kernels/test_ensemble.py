@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from scipy import stats
 
 from footgrid.kernels.ensemble import (
@@ -42,9 +43,10 @@ def test_lognormal_factor_keeps_the_mean_and_has_the_relative_deviation():
     assert lognormal_factor(0, 1, 2, 0.0) == 1.0
 
 
-def test_block_statistics_match_numpy_on_the_same_members():
-    rng = np.random.default_rng(0)
-    n_pts, n_keys, width, n_members = 40, 3, 4, 57
+@pytest.mark.parametrize("n_keys", [1, 3])  # one row per cell (proportional columns), several
+def test_block_statistics_match_numpy_on_the_same_members(n_keys):
+    rng = np.random.default_rng(n_keys)
+    n_pts, width, n_members = 40, 4, 57
     local = np.sort(rng.integers(0, 6, n_pts))
     cells = np.unique(local)
     starts = np.searchsorted(local, np.r_[cells, 6]).astype(np.int64)
@@ -53,6 +55,9 @@ def test_block_statistics_match_numpy_on_the_same_members():
     sigma = rng.uniform(0, 0.5, n_pts)
     draw = rng.permutation(n_pts).astype(np.int64)
     coef = rng.uniform(0, 1, (1, n_keys, width + 2))
+    coef[0, :, 3] *= -1.0  # negative final demand: a column in reverse member order
+    coef[0, :, 4] = 0.0
+    sigma[local == 2] = 0.0  # a cell without uncertainty
     probs = np.array([0.05, 0.5, 0.95, 1.0])
     mean = np.zeros((width, 6))
     std = np.zeros((width, 6))
@@ -67,7 +72,8 @@ def test_block_statistics_match_numpy_on_the_same_members():
     for p in range(n_pts):
         ref[:, :, local[p]] += (emission[p] * f[:, p])[:, None] * coef[0, key[p], 2:][None, :]
     np.testing.assert_allclose(mean, ref.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(std, ref.std(axis=0, ddof=1), rtol=1e-9)
+    np.testing.assert_allclose(std, ref.std(axis=0, ddof=1), rtol=1e-9, atol=1e-12)
+    assert not std[:, 2].any()  # the cell without uncertainty has no spread at all
     np.testing.assert_allclose(quant, np.quantile(ref, probs, axis=0), rtol=1e-12)
     np.testing.assert_allclose(sums, ref.sum(axis=2), rtol=1e-12)
 
