@@ -12,8 +12,9 @@ bit for bit.
 
 Per occupied cell the kernel draws each point's N factors once, sums each member's tonnes per
 coefficient row of the cell (N × rows), and only then multiplies by the coefficients (N ×
-rows × width, not N × points × width); it writes the mean and standard deviation (Welford)
-and exact quantiles (sorted members, numpy's ``linear`` interpolation) of every column. A cell
+rows × width, not N × points × width); it writes the mean and sample standard deviation (two
+passes) and exact quantiles (numpy's ``linear`` interpolation between the order statistics,
+found by selection, not a sort) of every column. A cell
 whose points all share one coefficient row (most cells) has columns proportional to one
 another, so one argsort of the members orders them all; a cell without uncertainty is summed
 once, as :func:`footgrid.kernels.attribute_block` sums it (bit for bit the deterministic run).
@@ -117,6 +118,107 @@ def _quantile_sorted(v: np.ndarray, p: float) -> float:
 
 
 @ngjit
+def _swap(a: np.ndarray, i: int, j: int) -> None:
+    t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+@ngjit
+def _select(a: np.ndarray, lo: int, hi: int, k: int) -> None:
+    """Put rank ``k`` of ``a[lo:hi + 1]`` at ``a[k]``, smaller before and larger after it
+    (Hoare partition, median-of-three pivot: fine with ties)."""
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        if a[mid] < a[lo]:
+            _swap(a, mid, lo)
+        if a[hi] < a[lo]:
+            _swap(a, hi, lo)
+        if a[hi] < a[mid]:
+            _swap(a, hi, mid)
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                _swap(a, i, j)
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
+
+
+@ngjit
+def select_ranks(a: np.ndarray, ranks: np.ndarray, stack: np.ndarray) -> None:
+    """Put each rank of ``ranks`` (sorted, unique) at its place in ``a``, as a sort would.
+
+    Middle-out: the middle rank over the whole array, then the lower ranks left of it and the
+    higher ones right of it; ``stack`` is (4, >= 2 len(ranks) + 1) int64 scratch.
+    """
+    stack[0, 0], stack[1, 0], stack[2, 0], stack[3, 0] = 0, a.shape[0] - 1, 0, ranks.shape[0]
+    top = 1
+    while top > 0:
+        top -= 1
+        lo, hi, r0, r1 = stack[0, top], stack[1, top], stack[2, top], stack[3, top]
+        if r1 <= r0:
+            continue
+        mid = (r0 + r1) >> 1
+        k = ranks[mid]
+        _select(a, lo, hi, k)
+        stack[0, top], stack[1, top], stack[2, top], stack[3, top] = lo, k - 1, r0, mid
+        top += 1
+        stack[0, top], stack[1, top], stack[2, top], stack[3, top] = k + 1, hi, mid + 1, r1
+        top += 1
+
+
+@ngjit
+def quantile_ranks(n: int, probs: np.ndarray) -> np.ndarray:
+    """The ranks (sorted, unique) that numpy's ``linear`` quantiles ``probs`` of n values read."""
+    out = np.empty(2 * probs.shape[0], dtype=np.int64)
+    for q in range(probs.shape[0]):
+        lo = int(np.floor((n - 1) * probs[q]))
+        out[2 * q] = lo
+        out[2 * q + 1] = min(lo + 1, n - 1)
+    return np.unique(out)
+
+
+@ngjit
+def _column_stats(
+    x: np.ndarray, col: np.ndarray, ranks: np.ndarray, stack: np.ndarray, select: bool
+) -> tuple[float, float]:
+    """Mean and sample standard deviation (two passes) of ``x``; with ``select``, ``col`` is
+    ``x`` with ``ranks`` selected (its quantiles readable by :func:`_quantile_sorted`)."""
+    n = x.shape[0]
+    total = 0.0
+    lo = x[0]
+    hi = x[0]
+    for m in range(n):
+        v = x[m]
+        total += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    mu = total / n
+    if lo == hi:  # every member equal (e.g. a zero coefficient): no spread, no selection
+        col[:] = lo
+        return lo, 0.0
+    ss = 0.0
+    for m in range(n):
+        d = x[m] - mu
+        ss += d * d
+    if select:
+        col[:] = x
+        select_ranks(col, ranks, stack)
+    return mu, np.sqrt(ss / (n - 1))
+
+
+@ngjit
 def density_bin(d: float) -> int:
     """The histogram bin of density ``d > 0``: ``floor(32 (log2 d + 110))``, clipped."""
     b = int(np.floor((np.log2(d) - LOG2_MIN) * BINS_PER_OCTAVE))
@@ -191,14 +293,14 @@ def ensemble_block(
     slot_of = np.full(coef.shape[1] if use_coef else 1, -1, dtype=np.int64)
     slot_key = np.zeros(most, dtype=np.int64)
     per_slot = np.zeros((most, n_members), dtype=np.float64)  # Σ e f per member, per key
-    vals = np.zeros((n_members, width), dtype=np.float64)
+    vals = np.zeros((width, n_members), dtype=np.float64)
+    ranks = quantile_ranks(n_members, probs)
+    stack = np.zeros((4, 2 * ranks.shape[0] + 1), dtype=np.int64)
+    xm = np.empty(n_members, dtype=np.float64)
     det = np.zeros(width, dtype=np.float64)
     ones = np.ones(width, dtype=np.float64)
     col = np.empty(n_members, dtype=np.float64)
     f = np.empty(n_members, dtype=np.float64)
-    inv = np.empty(n_members, dtype=np.float64)
-    for m in range(n_members):
-        inv[m] = 1.0 / (m + 1)
     for s in range(n_cells):
         c = cells[s]
         p0, p1 = starts[s], starts[s + 1]
@@ -261,20 +363,16 @@ def ensemble_block(
             row = coef[0, slot_key[0], col0 : col0 + width] if use_coef else ones
             for j in range(width):
                 cj = row[j]
-                mu = 0.0
-                m2 = 0.0
                 for m in range(n_members):
-                    x = t[m] * cj
-                    member_sums[m, j] += x
-                    if with_hist and x > 0.0 and inside[c]:
-                        b = density_bin(x / areas[c])
-                        hist[0, m, b] += x
+                    xm[m] = t[m] * cj
+                    member_sums[m, j] += xm[m]
+                    if with_hist and xm[m] > 0.0 and inside[c]:
+                        b = density_bin(xm[m] / areas[c])
+                        hist[0, m, b] += xm[m]
                         hist[1, m, b] += areas[c]
-                    delta = x - mu
-                    mu += delta * inv[m]
-                    m2 += delta * (x - mu)
+                mu, sd = _column_stats(xm, col, ranks, stack, False)
                 mean[j, c] = mu
-                std[j, c] = np.sqrt(m2 / (n_members - 1)) if n_members > 1 else 0.0
+                std[j, c] = sd if n_members > 1 else 0.0
                 for i in range(n_members):
                     col[i] = t[order[i] if cj >= 0.0 else order[n_members - 1 - i]] * cj
                 for q in range(probs.shape[0]):
@@ -283,28 +381,27 @@ def ensemble_block(
         vals[:, :] = 0.0
         for sl in range(n_slots):
             k = slot_key[sl]
-            for m in range(n_members):
-                v = per_slot[sl, m]
-                row = coef[m if per_member else 0, k, col0 : col0 + width]
+            if per_member:
+                for m in range(n_members):
+                    v = per_slot[sl, m]
+                    for j in range(width):
+                        vals[j, m] += v * coef[m, k, col0 + j]
+            else:
                 for j in range(width):
-                    vals[m, j] += v * row[j]
+                    cj = coef[0, k, col0 + j]
+                    for m in range(n_members):
+                        vals[j, m] += per_slot[sl, m] * cj
         for j in range(width):
-            mu = 0.0
-            m2 = 0.0
+            xs = vals[j]
             for m in range(n_members):
-                x = vals[m, j]
-                member_sums[m, j] += x
-                if with_hist and x > 0.0 and inside[c]:
-                    b = density_bin(x / areas[c])
-                    hist[0, m, b] += x
+                member_sums[m, j] += xs[m]
+                if with_hist and xs[m] > 0.0 and inside[c]:
+                    b = density_bin(xs[m] / areas[c])
+                    hist[0, m, b] += xs[m]
                     hist[1, m, b] += areas[c]
-                delta = x - mu
-                mu += delta * inv[m]
-                m2 += delta * (x - mu)
-                col[m] = x
+            mu, sd = _column_stats(xs, col, ranks, stack, True)
             mean[j, c] = mu
-            std[j, c] = np.sqrt(m2 / (n_members - 1)) if n_members > 1 else 0.0
-            col.sort()
+            std[j, c] = sd if n_members > 1 else 0.0
             for q in range(probs.shape[0]):
                 quant[q, j, c] = _quantile_sorted(col, probs[q])
 

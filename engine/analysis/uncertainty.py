@@ -128,6 +128,7 @@ def plot_lorenz_band(
     held = np.asarray(ds["member_held"].values, dtype=np.float64)
     fractions = np.asarray(ds["fraction"].values, dtype=np.float64)
     det_share, (lx, ly) = _deterministic(ds, fractions)
+    x_lo = x[0]
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
     band_lo, band_hi = np.nanquantile(held, [low, high], axis=0)
@@ -137,6 +138,8 @@ def plot_lorenz_band(
         area, share = 1.0 - lx[::-1], 1.0 - ly[::-1]
         keep = area > 0
         ax.plot(area[keep], share[keep], color="k", linewidth=1.4, label="deterministic")
+        if keep.any():  # start where the densest cell does, as the report's Lorenz figure
+            x_lo = max(float(area[keep].min()), x[0])
     i75 = int(np.argmin(np.abs(fractions - 0.75)))
     per = np.asarray(ds["member_area_share"].values, dtype=np.float64)[:, i75]
     if np.isfinite(per).any() and det_share[i75] > 0:
@@ -146,7 +149,7 @@ def plot_lorenz_band(
                     capsize=3, label="area holding 75 %, members' range")  # fmt: skip
     ax.axhline(0.75, color="0.6", linewidth=0.6, linestyle=":")
     ax.set_xscale("log")
-    ax.set_xlim(x[0], 1.0)
+    ax.set_xlim(x_lo, 1.0)
     ax.set_ylim(0, 1)
     ax.set_xlabel("share of territory area, densest cells first (log)")
     ax.set_ylabel("share of the emissions held")

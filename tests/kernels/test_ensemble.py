@@ -14,6 +14,8 @@ from footgrid.kernels.ensemble import (
     lognormal_factor,
     lognormal_sigma,
     member_totals_by_label,
+    quantile_ranks,
+    select_ranks,
     standard_normal,
 )
 
@@ -115,3 +117,19 @@ def test_emission_block_histograms_and_labelled_totals_match_numpy():
     member_totals_by_label(label, emission, sigma, draw, 5, got)
     for h in range(1, 4):
         np.testing.assert_allclose(got[:, h - 1], (emission * f)[:, label == h].sum(axis=1))
+
+
+def test_rank_selection_places_the_ranks_as_numpy_sort_does():
+    rng = np.random.default_rng(2)
+    for _ in range(300):
+        n = int(rng.integers(2, 150))
+        x = np.round(rng.lognormal(size=n), int(rng.integers(0, 3)))  # with ties
+        probs = np.sort(rng.uniform(0, 1, 3))
+        ranks = quantile_ranks(n, probs)
+        h = (n - 1) * probs
+        ref = np.unique(np.r_[np.floor(h), np.minimum(np.floor(h) + 1, n - 1)].astype(int))
+        np.testing.assert_array_equal(ranks, ref)
+        got = x.copy()
+        select_ranks(got, ranks, np.zeros((4, 2 * ranks.size + 1), dtype=np.int64))
+        np.testing.assert_array_equal(got[ranks], np.sort(x)[ranks])
+        np.testing.assert_array_equal(np.sort(got), np.sort(x))  # a permutation
