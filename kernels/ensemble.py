@@ -178,6 +178,65 @@ def select_ranks(a: np.ndarray, ranks: np.ndarray, stack: np.ndarray) -> None:
         top += 1
 
 
+#: Ranks this close to either end are read from one pass keeping the smallest (largest) values,
+#: not by selection.
+TAIL = 16
+
+
+@ngjit
+def order_statistics(
+    x: np.ndarray, col: np.ndarray, ranks: np.ndarray, stack: np.ndarray, buf: np.ndarray
+) -> None:
+    """``col[r]`` = the rank-``r`` value of ``x`` (as ``np.sort(x)[r]``) for every ``r`` in
+    ``ranks`` (sorted, unique); ``col``'s other entries are left undefined.
+
+    Ranks below :data:`TAIL` or above ``n - 1 - TAIL`` come from one pass over ``x`` with a
+    sorted buffer of its smallest (largest) values; the others by :func:`select_ranks` on a
+    copy. ``buf`` is float64 scratch of at least ``TAIL`` values, ``stack`` as for
+    :func:`select_ranks`.
+    """
+    n = x.shape[0]
+    low = 0  # ranks[:low] are low tail ranks
+    while low < ranks.shape[0] and ranks[low] < TAIL and ranks[low] < n - 1 - TAIL:
+        low += 1
+    high = ranks.shape[0]  # ranks[high:] are high tail ranks
+    while high > low and ranks[high - 1] > n - 1 - TAIL:
+        high -= 1
+    if high > low:
+        col[:] = x
+        select_ranks(col, ranks[low:high], stack)
+    if low > 0:
+        size = ranks[low - 1] + 1
+        cnt = 0
+        for m in range(n):
+            v = x[m]
+            if cnt == size and not v < buf[cnt - 1]:
+                continue
+            i = cnt if cnt < size else size - 1
+            while i > 0 and buf[i - 1] > v:
+                buf[i] = buf[i - 1]
+                i -= 1
+            buf[i] = v
+            cnt = min(cnt + 1, size)
+        for r in range(low):
+            col[ranks[r]] = buf[ranks[r]]
+    if high < ranks.shape[0]:
+        size = n - ranks[high]
+        cnt = 0
+        for m in range(n):
+            v = x[m]
+            if cnt == size and not v > buf[cnt - 1]:
+                continue
+            i = cnt if cnt < size else size - 1
+            while i > 0 and buf[i - 1] < v:
+                buf[i] = buf[i - 1]
+                i -= 1
+            buf[i] = v
+            cnt = min(cnt + 1, size)
+        for r in range(high, ranks.shape[0]):
+            col[ranks[r]] = buf[n - 1 - ranks[r]]
+
+
 @ngjit
 def quantile_ranks(n: int, probs: np.ndarray) -> np.ndarray:
     """The ranks (sorted, unique) that numpy's ``linear`` quantiles ``probs`` of n values read."""
@@ -191,7 +250,12 @@ def quantile_ranks(n: int, probs: np.ndarray) -> np.ndarray:
 
 @ngjit
 def _column_stats(
-    x: np.ndarray, col: np.ndarray, ranks: np.ndarray, stack: np.ndarray, select: bool
+    x: np.ndarray,
+    col: np.ndarray,
+    ranks: np.ndarray,
+    stack: np.ndarray,
+    buf: np.ndarray,
+    select: bool,
 ) -> tuple[float, float]:
     """Mean and sample standard deviation (two passes) of ``x``; with ``select``, ``col`` is
     ``x`` with ``ranks`` selected (its quantiles readable by :func:`_quantile_sorted`)."""
@@ -213,8 +277,7 @@ def _column_stats(
         d = x[m] - mu
         ss += d * d
     if select:
-        col[:] = x
-        select_ranks(col, ranks, stack)
+        order_statistics(x, col, ranks, stack, buf)
     return mu, np.sqrt(ss / (n - 1))
 
 
@@ -296,6 +359,7 @@ def ensemble_block(
     vals = np.zeros((width, n_members), dtype=np.float64)
     ranks = quantile_ranks(n_members, probs)
     stack = np.zeros((4, 2 * ranks.shape[0] + 1), dtype=np.int64)
+    buf = np.empty(TAIL + 1, dtype=np.float64)
     xm = np.empty(n_members, dtype=np.float64)
     det = np.zeros(width, dtype=np.float64)
     ones = np.ones(width, dtype=np.float64)
@@ -370,7 +434,7 @@ def ensemble_block(
                         b = density_bin(xm[m] / areas[c])
                         hist[0, m, b] += xm[m]
                         hist[1, m, b] += areas[c]
-                mu, sd = _column_stats(xm, col, ranks, stack, False)
+                mu, sd = _column_stats(xm, col, ranks, stack, buf, False)
                 mean[j, c] = mu
                 std[j, c] = sd if n_members > 1 else 0.0
                 for i in range(n_members):
@@ -399,7 +463,7 @@ def ensemble_block(
                     b = density_bin(xs[m] / areas[c])
                     hist[0, m, b] += xs[m]
                     hist[1, m, b] += areas[c]
-            mu, sd = _column_stats(xs, col, ranks, stack, True)
+            mu, sd = _column_stats(xs, col, ranks, stack, buf, True)
             mean[j, c] = mu
             std[j, c] = sd if n_members > 1 else 0.0
             for q in range(probs.shape[0]):

@@ -14,6 +14,7 @@ from footgrid.kernels.ensemble import (
     lognormal_factor,
     lognormal_sigma,
     member_totals_by_label,
+    order_statistics,
     quantile_ranks,
     select_ranks,
     standard_normal,
@@ -124,7 +125,7 @@ def test_rank_selection_places_the_ranks_as_numpy_sort_does():
     for _ in range(300):
         n = int(rng.integers(2, 150))
         x = np.round(rng.lognormal(size=n), int(rng.integers(0, 3)))  # with ties
-        probs = np.sort(rng.uniform(0, 1, 3))
+        probs = np.sort(np.r_[rng.uniform(0, 1, 3), rng.uniform(0, 0.1), rng.uniform(0.9, 1)])
         ranks = quantile_ranks(n, probs)
         h = (n - 1) * probs
         ref = np.unique(np.r_[np.floor(h), np.minimum(np.floor(h) + 1, n - 1)].astype(int))
@@ -133,3 +134,8 @@ def test_rank_selection_places_the_ranks_as_numpy_sort_does():
         select_ranks(got, ranks, np.zeros((4, 2 * ranks.size + 1), dtype=np.int64))
         np.testing.assert_array_equal(got[ranks], np.sort(x)[ranks])
         np.testing.assert_array_equal(np.sort(got), np.sort(x))  # a permutation
+        # Tails from one pass, the middle by selection: the same order statistics.
+        col = np.full(n, np.nan)
+        stack = np.zeros((4, 2 * ranks.size + 1), dtype=np.int64)
+        order_statistics(x, col, ranks, stack, np.empty(17))
+        np.testing.assert_array_equal(col[ranks], np.sort(x)[ranks])
