@@ -17,17 +17,8 @@ import dask
 
 from footgrid import progress
 from footgrid._version import __version__
-from footgrid.analysis.compare import write_comparison
-from footgrid.analysis.report import write_report
-from footgrid.batch import run_batch, write_batch_report
 from footgrid.config import load_config
-from footgrid.demo.run import run_demo
 from footgrid.errors import ConfigError, FootgridError
-from footgrid.execution.pipeline import grid_emissions as grid
-from footgrid.execution.pipeline import run
-from footgrid.mrio.nest import nest
-from footgrid.mrio.nest_report import write_pymrio, write_tables
-from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
 
@@ -203,18 +194,28 @@ def _set_log_levels(args: argparse.Namespace) -> Any:
 def _dispatch(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     if args.command == "grid":
-        ds = grid(args.config, progress=not args.quiet)
+        # lazy: each command imports only what it runs (the report's matplotlib, the demo's
+        # geography, nesting), so `footgrid run` starts as fast as `footgrid.run`
+        from footgrid.execution.pipeline import grid_emissions
+
+        ds = grid_emissions(args.config, progress=not args.quiet)
         _print_balance(ds)
     elif args.command == "run":
         cfg = load_config(args.config)
         if cfg.batch is not None:
+            from footgrid.batch import run_batch  # lazy: see the grid command
+
             index = run_batch(cfg, resume=args.resume, progress=not args.quiet)
             if not args.quiet:
                 print(f"batch: {len(index['runs'])} runs, index {cfg.batch['index']}")
         else:
+            from footgrid.execution.pipeline import run  # lazy: see the grid command
+
             ds = run(cfg, resume=args.resume, progress=not args.quiet)
             _print_balance(ds)
     elif args.command == "export":
+        from footgrid.store.export import export  # lazy: see the grid command
+
         with progress.phase(f"export: {args.format}"):
             files, rep = export(
                 args.store,
@@ -231,20 +232,28 @@ def _dispatch(args: argparse.Namespace) -> int:
                 f"{rep.relative_error:.3g} (largest layer {rep.max_layer_error:.3g}), after 0"
             )
     elif args.command == "demo":
+        from footgrid.demo.run import run_demo  # lazy: see the grid command
+
         run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
         if (args.polygons is None) != (args.field is None):
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
         out = Path(args.out) if args.out else Path(args.store).resolve().parent / "report"
         if Path(args.store).suffix == ".json":  # a batch index: the series of its runs
+            from footgrid.batch import write_batch_report  # lazy: see the grid command
+
             md = write_batch_report(args.store, out)
             if not args.quiet:
                 print(md.read_text())
             return 0
+        from footgrid.analysis.report import write_report  # lazy: see the grid command
+
         with progress.phase("report"):
             index = write_report(args.store, out, polygons=args.polygons, field=args.field)
         print(f"report: {index}")
     elif args.command == "compare":
+        from footgrid.analysis.compare import write_comparison  # lazy: see the grid command
+
         with progress.phase("comparison"):
             index = write_comparison(args.store_a, args.store_b, Path(args.out))
         print(f"comparison: {index}")
@@ -267,6 +276,10 @@ def _print_balance(ds) -> None:
 
 
 def _nest(args: argparse.Namespace) -> None:
+    # lazy: see the grid command in _dispatch
+    from footgrid.mrio.nest import nest
+    from footgrid.mrio.nest_report import write_pymrio, write_tables  # lazy: as above
+
     tables, report = nest(
         args.global_mrio,
         args.subnational,

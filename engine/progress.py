@@ -19,16 +19,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-
 
 @dataclass
 class _Display:
@@ -68,6 +58,17 @@ def display(
     token = _CURRENT.set(d)
     try:
         if d.tty:
+            # lazy: rich costs ~0.1 s of imports and is needed only on a terminal
+            from rich.console import Console
+            from rich.progress import (  # lazy: as above
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
             with Progress(
                 SpinnerColumn(),
                 TextColumn("{task.description}"),

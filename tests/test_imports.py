@@ -128,3 +128,30 @@ def test_the_console_script_is_the_cli() -> None:
 
     (script,) = entry_points(group="console_scripts", name="footgrid")
     assert script.load() is console
+
+
+def test_a_run_does_not_import_what_it_does_not_use(tmp_path: Path) -> None:
+    """``footgrid.run`` and ``footgrid run`` start without the optional heavy libraries.
+
+    Polygons (geopandas, shapely), the terminal display (rich), larger-than-memory points
+    (dask.dataframe), maps (matplotlib) and the exports load on first use; a plain run pays
+    none of their import time (B3 measures that time as part of every run).
+    """
+    import subprocess
+    import sys
+
+    heavy = ["geopandas", "shapely", "rich", "dask.dataframe", "matplotlib", "footgrid.store.cog"]
+    code = (
+        "import sys; import footgrid.execution.pipeline, footgrid.cli; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
+    # and the probe can fail: the same check sees a module that is imported
+    probe = code.replace("footgrid.cli;", "footgrid.cli, shapely;")
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "['shapely']"

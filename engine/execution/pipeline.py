@@ -23,13 +23,12 @@ from footgrid.config import SCHEMA, Config, load_config
 from footgrid.errors import ConfigError
 from footgrid.execution.blocks import BlockId
 from footgrid.execution.in_memory import InMemoryPlan
-from footgrid.execution.partitioned import PartitionedPlan
+from footgrid.execution.plan import Plan
 from footgrid.execution.scheduler import scheduler_for, use_client
 from footgrid.grid import Grid
 from footgrid.io.fingerprint import input_fingerprint
 from footgrid.ledger import Ledger
 from footgrid.progress import display, phase
-from footgrid.store.export import export
 
 log = logging.getLogger("footgrid")
 
@@ -154,7 +153,12 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
     store.prepare_output(final, cfg.output["overwrite"], resume)
     c = cfg.compute
     with scheduler_for(c["scheduler"], c["workers"], c["worker_timeout"]) as scheduler:
-        kind = PartitionedPlan if cfg.compute["larger_than_memory"] else InMemoryPlan
+        kind: type[Plan] = InMemoryPlan
+        if cfg.compute["larger_than_memory"]:
+            # lazy: dask.dataframe costs ~0.4 s of imports, only larger-than-memory runs use it
+            from footgrid.execution.partitioned import PartitionedPlan
+
+            kind = PartitionedPlan
         plan = kind(cfg, with_mrio, scheduler)
         ledger, layout = plan.ledger, plan.layout
         token = _run_token(cfg, with_mrio)
@@ -205,6 +209,11 @@ def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: boo
 def _export_outputs(cfg: Config, ds: xr.Dataset, final: Path) -> None:
     """The ``[output] cog / geotiff / netcdf`` exports next to the store."""
     o = cfg.output
+    if not (o["cog"] or o["netcdf"]):
+        return
+    # lazy: exports load rasterio's GDAL, cftime and the reprojection code (~0.5 s)
+    from footgrid.store.export import export
+
     crs = o["export_crs"]
     if o["cog"]:
         with phase("export: COG"):

@@ -24,7 +24,6 @@ from footgrid.errors import ConfigError, InputError
 from footgrid.execution.blocks import BlockId, BlockSpec
 from footgrid.grid import Grid
 from footgrid.io.points import Points
-from footgrid.io.polygons import assign_regions, read_polygons, territory_mask
 from footgrid.kernels.binning import finite_extent
 from footgrid.ledger import Ledger
 from footgrid.mrio.attribution import Attribution
@@ -93,6 +92,8 @@ def read_regions(cfg: Config) -> Any:
     """The ``[regions]`` polygons (a GeoDataFrame), or None."""
     if cfg.regions is None:
         return None
+    from footgrid.io.polygons import read_polygons  # lazy: geopandas and shapely cost ~0.5 s
+
     return read_polygons(cfg.regions["path"], cfg.regions["field"])
 
 
@@ -100,6 +101,8 @@ def territory_for(grid: Grid, polygons: Any) -> np.ndarray:
     """Cells inside the regions' polygons; every cell without polygons."""
     if polygons is None:
         return np.ones(grid.shape, dtype=bool)
+    from footgrid.io.polygons import territory_mask  # lazy: geopandas and shapely cost ~0.5 s
+
     return territory_mask(grid, polygons)
 
 
@@ -111,6 +114,8 @@ def regions_from_polygons(pts: Points, polygons: Any, field: str, ledger: Ledger
     """
     if pts.region is not None:
         return pts
+    from footgrid.io.polygons import assign_regions  # lazy: geopandas and shapely cost ~0.5 s
+
     labels = assign_regions(pts.cx, pts.cy, pts.crs, polygons, field)
     inside = pd.notna(labels)
     ledger.drop("outside_regions", pts.emission[~inside])

@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pyproj
-import shapely
 from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
@@ -538,6 +537,8 @@ def _geoparquet_xy(path: str, table: pa.Table) -> tuple[np.ndarray, np.ndarray, 
             fix="write the file with geopandas (to_parquet) or another GeoParquet writer",
         )
     raw = column.to_numpy(zero_copy_only=False)
+    import shapely  # lazy: only GeoParquet points need it (~0.2 s of imports)
+
     geoms = shapely.from_wkb(raw, on_invalid="ignore")
     garbage = np.flatnonzero(shapely.is_missing(geoms) & pd.notna(raw))
     if garbage.size:

@@ -34,7 +34,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyproj
-import shapely
 from pandas.api.types import union_categoricals
 
 from footgrid.errors import InputError
@@ -405,6 +404,8 @@ def region_split(
     index, region, share, labels
         Position in ``cells``, region code (into ``labels``) and share, one row per pair.
     """
+    import shapely  # lazy: only rasters split by region polygons need it (~0.2 s of imports)
+
     polys = polygons.to_crs(grid.crs)
     labels = sorted(set(polys[field].astype(str)))
     code = {lab: i for i, lab in enumerate(labels)}

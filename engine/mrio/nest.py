@@ -83,7 +83,11 @@ class _Mapped:
     """The provincial table mapped to the global sectors and categories (P provinces)."""
 
     provinces: list[str]
-    D: np.ndarray  # (P, S, P, S) domestic intermediate flows
+    # The mapped domestic intermediate flows D = R^T Z' R, (P, S, P, S), are never formed:
+    # only their sums and, block by block, the nested domestic block (_domestic_block).
+    d_out: np.ndarray  # (P, S) D summed over buyers: sum_{q, j} D[p, i, q, j]
+    d_in: np.ndarray  # (P, S) D summed over sellers: sum_{p, i} D[p, i, q, j]
+    d_pair: np.ndarray  # (S, S) D summed over both provinces: sum_{p, q} D[p, i, q, j]
     Dy: np.ndarray  # (P, S, P, K) domestic final demand
     E: np.ndarray  # (P, S, F) exports to each foreign region (F = 1 when "total")
     Mi: np.ndarray  # (F, P, S) imports used by each province-sector (F = 1 when "total")
@@ -163,8 +167,8 @@ def nest(
     conc = load_concordance(conc_path, g.sectors)
     _check_values(sub, method)
     mapped = _map(sub, g, conc, conc_path, category_concordance)
-    comparison = national_comparison(g.Z4, g.Y4, g.c, mapped.D, mapped.Dy, mapped.E, mapped.Mi,
-                                     mapped.Mf, g.sectors)  # fmt: skip
+    comparison = national_comparison(g.Z4, g.Y4, g.c, mapped.d_out, mapped.Dy, mapped.E,
+                                     mapped.Mi, mapped.Mf, g.sectors)  # fmt: skip
     ZN4, YN4, fallbacks = _proportional(g, mapped)
     result: GrasResult | None = None
     if method == "gras":
@@ -313,9 +317,17 @@ def _map(
     sec = list(sub.rows.get_level_values("sector"))
     u_sec = list(dict.fromkeys(sec))
     W = _weights(conc, u_sec, g.sectors, conc_path, "sector", sub.folder / "rows.csv")
-    rmap = np.zeros((len(sec), P * S))
+    nz = [np.flatnonzero(w) for w in W]
+    ui = {s: k for k, s in enumerate(u_sec)}
+    rr, rc, rv = [], [], []
     for r, (p, s) in enumerate(sub.rows):
-        rmap[r, pi[p] * S : (pi[p] + 1) * S] = W[u_sec.index(s)]
+        k = ui[s]
+        rr.append(np.full(nz[k].size, r))
+        rc.append(pi[p] * S + nz[k])
+        rv.append(W[k, nz[k]])
+    rmap = sp.csr_matrix(
+        (np.concatenate(rv), (np.concatenate(rr), np.concatenate(rc))), shape=(len(sec), P * S)
+    )
     cat = list(sub.cols.get_level_values("category"))
     u_cat = list(dict.fromkeys(cat))
     if cat_conc is not None:
@@ -338,8 +350,14 @@ def _map(
     cmap = np.zeros((len(cat), P * K))
     for r, (p, c) in enumerate(sub.cols):
         cmap[r, pi[p] * K : (pi[p] + 1) * K] = Wk[u_cat.index(c)]
-    rmap, cmap = sp.csr_matrix(rmap), sp.csr_matrix(cmap)  # a few entries per line
-    D = np.asarray(rmap.T @ (sub.Z @ rmap)).reshape(P, S, P, S)
+    cmap = sp.csr_matrix(cmap)  # a few entries per line
+    # Sums of D = R^T Z' R without forming it: R 1, 1^T R and R summed over provinces (A).
+    ones = np.asarray(rmap.sum(axis=1)).ravel()  # (n',)
+    # (einsum, not BLAS gemv: its threads spin on a loaded machine)
+    d_out = (rmap.T @ np.einsum("ij,j->i", sub.Z, ones)).reshape(P, S)
+    d_in = (rmap.T @ np.einsum("i,ij->j", ones, sub.Z)).reshape(P, S)
+    A = (rmap @ sp.vstack([sp.identity(S, format="csr")] * P)).toarray()  # (n', S)
+    d_pair = A.T @ (sub.Z @ A)
     Dy = np.asarray(rmap.T @ (sub.Y @ cmap)).reshape(P, S, P, K)
     foreign = [g.regions[i] for i in g.foreign]
     e = _by_region(sub.exports.T, sub.destinations, foreign, sub.folder / "exports.csv", "dest")
@@ -348,7 +366,8 @@ def _map(
     n1 = len(sub.rows)
     Mi = np.asarray(imp[:, :n1] @ rmap).reshape(-1, P, S)
     Mf = np.asarray(imp[:, n1:] @ cmap).reshape(-1, P, K)
-    return _Mapped(provinces, D, Dy, np.ascontiguousarray(E), Mi, Mf, rmap, sub.Z)
+    return _Mapped(provinces, d_out, d_in, d_pair, Dy, np.ascontiguousarray(E), Mi, Mf, rmap,
+                   sub.Z)  # fmt: skip
 
 
 def _by_region(
@@ -391,7 +410,7 @@ def _safe_share(values: np.ndarray, axis: tuple[int, ...], fallback: np.ndarray)
 
 def _output_shares(m: _Mapped) -> tuple[np.ndarray, np.ndarray]:
     """(P, S) output shares by sector and (P,) shares of total output, with fallbacks."""
-    xp = m.D.sum(axis=(2, 3)) + m.Dy.sum(axis=(2, 3)) + m.E.sum(axis=2)
+    xp = m.d_out + m.Dy.sum(axis=(2, 3)) + m.E.sum(axis=2)
     P = xp.shape[0]
     tot = xp.sum(axis=1)
     t_share = tot / tot.sum() if tot.sum() > 0 else np.full(P, 1.0 / P)
@@ -423,9 +442,8 @@ def _proportional(g: _Global, m: _Mapped) -> tuple[np.ndarray, np.ndarray, pd.Da
             YN4[an, :, bn, :] = g.Y4[ag, :, bg, :]
     fb = []
     # Province -> province.
-    share = _safe_share(m.D, (0, 2), so[:, :, None, None] * so[None, None, :, :])
-    np.multiply(Zcc[None, :, None, :], share, out=ZN4[pc, :, pc, :])
-    fb.append(_fallen("domestic Z", m.D.sum(axis=(0, 2)), Zcc, g.sectors, g.sectors))
+    _domestic_block(m, Zcc, so, ZN4[pc, :, pc, :])
+    fb.append(_fallen("domestic Z", m.d_pair, Zcc, g.sectors, g.sectors))
     share = _safe_share(m.Dy, (0, 2), so[:, :, None, None] * tshare[None, None, :, None])
     np.multiply(Ycc[None, :, None, :], share, out=YN4[pc, :, pc, :])
     fb.append(_fallen("domestic Y", m.Dy.sum(axis=(0, 2)), Ycc, g.sectors, g.categories))
@@ -456,6 +474,25 @@ def _proportional(g: _Global, m: _Mapped) -> tuple[np.ndarray, np.ndarray, pd.Da
     fb.append(_fallen("imports Y", np.broadcast_to(m.Mf.sum(axis=1), gf.shape).T, gf.T,
                       g.categories, foreign, swap=True))  # fmt: skip
     return ZN4, YN4, pd.concat(fb, ignore_index=True)
+
+
+def _domestic_block(m: _Mapped, Zcc: np.ndarray, so: np.ndarray, out: np.ndarray) -> None:
+    """Write the proportional domestic block ``out[p, i, q, j] = Zcc[i, j] D[p, i, q, j] /
+    sum_{p, q} D[p, i, q, j]`` (output shares ``so[p, i] so[q, j]`` where that sum is 0) into
+    the (P, S, P, S) view ``out``, one selling province at a time: D = R^T Z' R is formed
+    (S, P*S) rows at a time, never whole."""
+    P, S = so.shape
+    ratio = np.divide(Zcc, m.d_pair, out=np.zeros_like(Zcc), where=m.d_pair != 0)
+    RT = m.rmap.T.tocsr()  # (P*S, n'): row (p, i) holds the provincial rows of p mapped to i
+    ZR = np.ascontiguousarray((RT @ np.ascontiguousarray(m.Zsub.T)).T)  # Z' R, (n', P*S)
+    for p in range(P):
+        block = (RT[p * S : (p + 1) * S] @ ZR).reshape(S, P, S)  # D[p], small
+        np.multiply(block, ratio[:, None, :], out=out[p])
+    ii, jj = np.nonzero((m.d_pair == 0) & (Zcc != 0))
+    if ii.size:  # pairs without provincial flows: output shares (advanced axis first)
+        out[:, ii, :, jj] = (
+            Zcc[ii, jj][:, None, None] * so[:, ii].T[:, :, None] * so[:, jj].T[:, None, :]
+        )
 
 
 def _fallen(
@@ -509,7 +546,7 @@ def _gras(
             vy.reshape(RN, K)[bn] -= g.Y4[ag, :, bg, :].sum(axis=(0, 1))
     u4, vz4, vy4 = u.reshape(RN, S), vz.reshape(RN, S), vy.reshape(RN, K)
     u4[pc] = u4[pc].sum(axis=0) * so
-    colz = m.D.sum(axis=(0, 1)) + m.Mi.sum(axis=0)  # (P, S) provincial inputs
+    colz = m.d_in + m.Mi.sum(axis=0)  # (P, S) provincial inputs
     vz4[pc] = vz4[pc].sum(axis=0) * _safe_share(colz, (0,), so)
     coly = m.Dy.sum(axis=(0, 1)) + m.Mf.sum(axis=0)  # (P, K)
     vy4[pc] = vy4[pc].sum(axis=0) * _safe_share(coly, (0,), tshare[:, None])
@@ -520,7 +557,7 @@ def _gras(
     py = slice(c * K, (c + P) * K)
     # Domestic Z: R^T Z' R (the provincial flows mapped), plus the proportional values of the
     # pairs without provincial flows, kept sparse.
-    dom = m.D.sum(axis=(0, 2)) != 0
+    dom = m.d_pair != 0
     extra = None
     if not dom.all():
         fall = np.where(dom[None, :, None, :], 0.0, ZN4[pc, :, pc, :]).reshape(P * S, P * S)

@@ -46,12 +46,12 @@ class DenseBlock:
     def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Row sums of P diag(s) and of N diag(1/s) (None without negatives)."""
         n = None if self.neg is None else self.neg @ inv_s
-        return self.view @ s, n
+        return np.einsum("ij,j->i", self.view, s), n
 
     def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Column sums of diag(r) P and of diag(1/r) N."""
         n = None if self.neg is None else self.neg.T @ inv_r
-        return r @ self.view, n
+        return np.einsum("i,ij->j", r, self.view), n
 
     def finish(self, r: np.ndarray, s: np.ndarray) -> None:
         """Write X = diag(r) P diag(s) - diag(1/r) N diag(1/s) into the view."""
@@ -167,24 +167,29 @@ class ProductBlock:
         self.RT = R.T.tocsr()
 
     def row_parts(self, s: np.ndarray, inv_s: np.ndarray) -> tuple[np.ndarray, None]:
-        p = self.RT @ (self.Z @ (self.R @ s))
+        p = self.RT @ np.einsum("ij,j->i", self.Z, self.R @ s)
         if self.extra is not None:
             p += self.extra @ s
         return p, None
 
     def col_parts(self, r: np.ndarray, inv_r: np.ndarray) -> tuple[np.ndarray, None]:
-        p = self.RT @ (self.Z.T @ (self.R @ r))
+        p = self.RT @ np.einsum("i,ij->j", self.R @ r, self.Z)
         if self.extra is not None:
             p += self.extra.T @ r
         return p, None
 
     def finish(self, r: np.ndarray, s: np.ndarray) -> None:
-        self.out[...] = self.RT @ np.asarray(self.Z @ self.R)
-        if self.extra is not None:
-            coo = self.extra.tocoo()
-            self.out[coo.row, coo.col] += coo.data
-        self.out *= r[:, None]
-        self.out *= s[None, :]
+        # Z R as (R^T Z^T)^T: sparse-times-dense row by row, not dense-times-sparse; then
+        # R^T (Z R) and the scaling a band of rows at a time (no k x k temporary).
+        ZR = np.ascontiguousarray((self.RT @ np.ascontiguousarray(self.Z.T)).T)
+        step = 512
+        for a in range(0, self.out.shape[0], step):
+            band = self.out[a : a + step]
+            band[...] = self.RT[a : a + step] @ ZR
+            if self.extra is not None:
+                band += self.extra[a : a + step].toarray()
+            band *= r[a : a + step, None]
+            band *= s[None, :]
 
 
 Block = DenseBlock | FactoredBlock | ProductBlock
@@ -231,6 +236,22 @@ def _inv(z: np.ndarray) -> np.ndarray:
     return np.divide(1.0, z, out=np.zeros_like(z), where=z != 0)
 
 
+def _parts(
+    blocks: list[Block], z: np.ndarray, size: int, *, rows: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row sums (``rows=True``; ``z`` the column scales s) or column sums (``z`` the row scales
+    r) of the scaled positive parts and of the negative parts scaled by 1/z, over all blocks."""
+    p, n = np.zeros(size), np.zeros(size)
+    inv = _inv(z)
+    for b in blocks:
+        src, dst = (b.cols, b.rows) if rows else (b.rows, b.cols)
+        bp, bn = (b.row_parts if rows else b.col_parts)(z[src], inv[src])
+        p[dst] += bp
+        if bn is not None:
+            n[dst] += bn
+    return p, n
+
+
 def gras(
     blocks: list[Block], u: np.ndarray, v: np.ndarray, *, tol: float = 1e-10, max_iter: int = 2000
 ) -> GrasResult:
@@ -258,24 +279,10 @@ def gras(
     scale = max(float(np.abs(u).max(initial=0.0)), float(np.abs(v).max(initial=0.0)), 1e-300)
 
     def row_parts(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p, n = np.zeros_like(u), np.zeros_like(u)
-        inv_s = _inv(s)
-        for b in blocks:
-            bp, bn = b.row_parts(s[b.cols], inv_s[b.cols])
-            p[b.rows] += bp
-            if bn is not None:
-                n[b.rows] += bn
-        return p, n
+        return _parts(blocks, s, u.size, rows=True)
 
     def col_parts(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        p, n = np.zeros_like(v), np.zeros_like(v)
-        inv_r = _inv(r)
-        for b in blocks:
-            bp, bn = b.col_parts(r[b.rows], inv_r[b.rows])
-            p[b.cols] += bp
-            if bn is not None:
-                n[b.cols] += bn
-        return p, n
+        return _parts(blocks, r, v.size, rows=False)
 
     s = np.ones_like(v)
     r = np.ones_like(u)

@@ -116,24 +116,32 @@ def national_comparison(
     Z4: np.ndarray,
     Y4: np.ndarray,
     c: int,
-    D: np.ndarray,
+    d_out: np.ndarray,
     Dy: np.ndarray,
     E: np.ndarray,
     Mi: np.ndarray,
     Mf: np.ndarray,
     sectors: list[str],
 ) -> pd.DataFrame:
-    """National totals of the mapped provincial table vs the global C block, by sector."""
-    dom_z, dom_y = Z4[c, :, c, :], Y4[c, :, c, :]
+    """National totals of the mapped provincial table vs the global C block, by sector.
+
+    ``d_out`` (P, S): the mapped domestic intermediate sales of each province-sector; ``Dy``
+    (P, S, P, K) domestic final demand; ``E`` (P, S, F) exports; ``Mi`` (F, P, S) and ``Mf``
+    (F, P, K) imports used by sectors and categories.
+    """
+    dom_y = Y4[c, :, c, :]
+    foreign = [r for r in range(Z4.shape[0]) if r != c]
+    # Exports and imports summed over the foreign blocks (not total minus domestic, which
+    # leaves rounding noise where there are none).
     glob = {
         "output": Z4[c].sum(axis=(1, 2)) + Y4[c].sum(axis=(1, 2)),
-        "exports": Z4[c].sum(axis=(1, 2)) + Y4[c].sum(axis=(1, 2)) - dom_z.sum(1) - dom_y.sum(1),
-        "imports": Z4[:, :, c, :].sum(axis=(0, 1)) - dom_z.sum(0),
+        "exports": Z4[c][:, foreign].sum(axis=(1, 2)) + Y4[c][:, foreign].sum(axis=(1, 2)),
+        "imports": Z4[:, :, c, :].sum(axis=1)[foreign].sum(axis=0),  # no copy of Z4
         "final_demand": dom_y.sum(axis=1),
     }
     exports = E.sum(axis=(0, 2))
     prov = {
-        "output": D.sum(axis=(0, 2, 3)) + Dy.sum(axis=(0, 2, 3)) + exports,
+        "output": d_out.sum(axis=0) + Dy.sum(axis=(0, 2, 3)) + exports,
         "exports": exports,
         "imports": Mi.sum(axis=(0, 1)),
         "final_demand": Dy.sum(axis=(0, 2, 3)),

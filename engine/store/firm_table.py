@@ -10,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pyproj
-import shapely
 
 from footgrid.io.points import Points
 from footgrid.mrio.attribution import Attribution
@@ -86,6 +85,8 @@ def write_firm_table(
             data["tonnes"] = pa.array(tonnes[firm, col])
             if geometry is not None:
                 rows = np.flatnonzero(ok)[firm] + sl.start
+                import shapely  # lazy: only GeoParquet firm tables need it (~0.2 s of imports)
+
                 pts_geom = shapely.points(geometry[0][rows], geometry[1][rows])
                 data["geometry"] = pa.array(shapely.to_wkb(pts_geom), type=pa.binary())
             writer.write_table(pa.table(data, schema=schema))

@@ -48,6 +48,12 @@ def test_same_seed_is_byte_identical(bundles):
         "mrio/cols.csv",
         "mrio/Z.parquet",
         "mrio/Y.parquet",
+        "global/Z.parquet",
+        "provincial/exports.csv",
+        "provincial/imports.csv",
+        "provincial_sectors.csv",
+        "provincial_categories.csv",
+        "nest_report.md",
     }
     for f in files:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
@@ -168,6 +174,53 @@ def test_calibration_reproduced_independently(bundles, which):
     consumers = record["consumer_share"]
     assert consumers["CN"] == pytest.approx(1.0 - TARGETS["foreign_share"], abs=1e-6)
     assert len(consumers) >= 10
+
+
+def _matrix(path):
+    return pq.read_table(path).to_pandas().to_numpy()
+
+
+def test_mrio_is_nest_of_the_global_and_provincial_tables(bundles):
+    # The bundle's MRIO equals footgrid.nest run afresh on the bundle's two input tables, and
+    # its provinces summed back (numpy) give the global table; the provincial table has its
+    # own sectors and categories.
+    from footgrid import nest
+
+    a = bundles[0]
+    tables, report = nest(
+        a / "global",
+        a / "provincial",
+        country="CN",
+        concordance=a / "provincial_sectors.csv",
+        category_concordance=a / "provincial_categories.csv",
+    )
+    Z, Y = _matrix(a / "mrio" / "Z.parquet"), _matrix(a / "mrio" / "Y.parquet")
+    np.testing.assert_allclose(tables.Z, Z, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(tables.Y, Y, rtol=1e-14, atol=0)
+    assert report.method == "proportional" and len(report.fallbacks) == 0
+    assert "Nesting 31 provinces into CN" in (a / "nest_report.md").read_text()
+
+    rows = pd.read_csv(a / "mrio" / "rows.csv", keep_default_na=False)
+    cols = pd.read_csv(a / "mrio" / "cols.csv", keep_default_na=False)
+    grows = pd.read_csv(a / "global" / "rows.csv", keep_default_na=False)
+    gcols = pd.read_csv(a / "global" / "cols.csv", keep_default_na=False)
+    prov_rows = pd.read_csv(a / "provincial" / "rows.csv", keep_default_na=False)
+    provinces = set(prov_rows["region"])
+    assert len(provinces) == 31 and set(grows["region"]) == {"CN"} | (
+        set(rows["region"]) - provinces
+    )
+    assert prov_rows["sector"].nunique() > grows["sector"].nunique()  # its own classification
+    assert "rural households" in set(pd.read_csv(a / "provincial" / "cols.csv")["category"])
+    # Aggregation matrices nested label -> global label, built from the label files alone.
+    agg_r = rows["region"].where(~rows["region"].isin(provinces), "CN") + "|" + rows["sector"]
+    agg_c = cols["region"].where(~cols["region"].isin(provinces), "CN") + "|" + cols["category"]
+    Ar = agg_r.to_numpy()[:, None] == (grows["region"] + "|" + grows["sector"]).to_numpy()
+    Ac = agg_c.to_numpy()[:, None] == (gcols["region"] + "|" + gcols["category"]).to_numpy()
+    assert (Ar.sum(axis=1) == 1).all() and (Ac.sum(axis=1) == 1).all()
+    Zg, Yg = _matrix(a / "global" / "Z.parquet"), _matrix(a / "global" / "Y.parquet")
+    Ar, Ac = Ar.astype(float), Ac.astype(float)
+    np.testing.assert_allclose(Ar.T @ Z @ Ar, Zg, rtol=0, atol=1e-12 * np.abs(Zg).max())
+    np.testing.assert_allclose(Ar.T @ Y @ Ac, Yg, rtol=0, atol=1e-12 * np.abs(Yg).max())
 
 
 def test_polygons_hold_their_firms(bundles):
