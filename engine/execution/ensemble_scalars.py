@@ -88,6 +88,8 @@ def deterministic_hubs(partial: Path) -> tuple[np.ndarray, np.ndarray]:
     values = np.asarray(group["emissions"][...], dtype=np.float64)
     areas = np.asarray(group["cell_area"][...], dtype=np.float64)
     territory = np.asarray(group["territory"][...], dtype=bool)
+    if not (values[territory] > 0).any():  # nothing gridded in the territory: no hub
+        return np.zeros(values.shape, dtype=np.int32), np.zeros(0)
     hubs = find_hubs(values, areas, core=CORE, mask=territory, reach=reach_cells(areas, territory))
     n = min(len(hubs), MAX_HUBS)
     labels = np.where(hubs.labels <= n, hubs.labels, 0).astype(np.int32)
