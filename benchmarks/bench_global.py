@@ -47,28 +47,20 @@ from benchmarks.common import (  # noqa: E402
     self_maxrss,
     write_json,
 )
+from footgrid.demo import world_geography  # noqa: E402
 
 NAME = "global"
-#: EXIOBASE 3's 49 regions: 44 countries (ISO 3166 alpha-2, GB as the UK) and 5 rest-of-world.
-EXIO_COUNTRIES = (
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK GB US JP "
-    "CN CA KR BR IN MX RU AU CH TR TW NO ID ZA"
-).split()
-#: Rest of the world by GeoNames continent (Middle East: the countries listed in MIDDLE_EAST).
+#: EXIOBASE 3's 49 regions (44 countries, 5 rest-of-world), shared with ``footgrid demo --world``.
+EXIO_REGIONS = world_geography.EXIO_REGIONS
+#: Fallback for a country code that country_converter does not know: by GeoNames continent.
 REST = {"AS": "WA", "SA": "WL", "NA": "WL", "EU": "WE", "AF": "WF", "OC": "WA", "AN": "WA"}
-MIDDLE_EAST = set("AE BH IL IQ IR JO KW LB OM PS QA SA SY YE EG".split())
-EXIO_REGIONS = (*EXIO_COUNTRIES, "WA", "WL", "WE", "WF", "WM")
 EXIO_CATEGORIES = ("F_HOUS", "F_NPSH", "F_GOVE", "I_GFCF", "I_CHIN", "I_CHVA", "X_TOTA")
 
 
 # ----------------------------------------------------------------------------- inputs
 def region_of_country(iso2: str, continent: str) -> str:
-    """The EXIOBASE 3 region of a country: itself, or the rest-of-world region it falls in."""
-    if iso2 in EXIO_COUNTRIES:
-        return iso2
-    if iso2 == "UK":
-        return "GB"
-    return "WM" if iso2 in MIDDLE_EAST else REST.get(continent, "WA")
+    """The EXIOBASE 3 region of a country (country_converter's EXIO3 column, as the world demo)."""
+    return world_geography.iso2_regions().get(iso2) or REST.get(continent, "WA")
 
 
 def write_mrio(folder: Path, n_regions: int, n_sectors: int, n_cat: int, seed: int = 0) -> None:
@@ -190,26 +182,109 @@ def child_run(config: Path) -> dict[str, Any]:
     """``footgrid.run(config)`` with the time of its phases (this process; JSON reply)."""
     t0 = time.perf_counter()
     import footgrid
-    from footgrid.mrio.leontief import attribution_coefficients
-    from footgrid.mrio.tables import load_mrio
 
     t1 = time.perf_counter()
     reply: dict[str, Any] = {"import_s": t1 - t0}
-    if "threads" in config.name:  # the phases, measured apart (the run repeats them)
-        mrio = load_mrio(config.parent / "mrio", "tables")
-        t2 = time.perf_counter()
-        attribution_coefficients(mrio.Z, mrio.Y, check=False, x=mrio.x)
-        t3 = time.perf_counter()
-        reply.update(read_mrio_s=t2 - t1, solve_s=t3 - t2)
-        del mrio
     t4 = time.perf_counter()
-    ds = footgrid.run(config)
+    cpu0 = _cpu_s()
+    with _TaskStats() as stats:
+        ds = footgrid.run(config)
     reply["run_s"] = time.perf_counter() - t4
+    reply["run_cpu_s"] = _cpu_s() - cpu0
+    if stats.graph:  # threads only: the callback sees the local scheduler's tasks
+        reply["graph"] = stats.graph
+        reply["tasks"] = stats.summary()
     reply["layers"] = int(ds.sizes["consumer"] * ds.sizes["category"])
     reply["shape"] = [int(ds.sizes["y"]), int(ds.sizes["x"])]
     reply["gridded_total"] = float(ds.attrs["gridded_total"])
     reply["self_maxrss"] = self_maxrss()
     return reply
+
+
+def child_phases(folder: Path) -> dict[str, Any]:
+    """Reading the MRIO and the coefficient solve as ``run`` does them (a process of its own,
+    so that the timed runs do not repeat them)."""
+    from footgrid.mrio.leontief import attribution_coefficients
+    from footgrid.mrio.tables import load_mrio
+
+    t1 = time.perf_counter()
+    mrio = load_mrio(folder, "tables")
+    t2 = time.perf_counter()
+    attribution_coefficients(mrio.Z, mrio.Y, check=False, x=mrio.x)
+    return {"read_mrio_s": t2 - t1, "solve_s": time.perf_counter() - t2}
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and its finished children."""
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+class _TaskStats:
+    """Per-task wall time of the block graph (a dask callback: the threaded scheduler), and
+    the graph's size: tasks, pickled bytes, and the bytes a cluster's scheduler receives once
+    the spec (coefficients) and the points are scattered to the workers instead."""
+
+    def __init__(self) -> None:
+        from dask.callbacks import Callback
+
+        self.graph: dict[str, Any] = {}
+        self.times: dict[str, list[float]] = {}
+        self._t0: dict[Any, float] = {}
+        outer = self
+
+        class _CB(Callback):
+            def _start(self, dsk: dict) -> None:
+                outer._graph(dsk)
+
+            def _pretask(self, key: Any, dsk: dict, state: Any) -> None:
+                outer._t0[key] = time.perf_counter()
+
+            def _posttask(self, key: Any, result: Any, dsk: dict, state: Any, wid: Any) -> None:
+                kind = key[0].split("-")[0] if isinstance(key, tuple) else str(key).split("-")[0]
+                if isinstance(key, tuple) and kind == "block":
+                    kind = "footprint block" if key[2] >= 0 else "emission block"
+                dt = time.perf_counter() - outer._t0.pop(key, time.perf_counter())
+                outer.times.setdefault(kind, []).append(dt)
+
+        self._cb = _CB()
+
+    def _graph(self, dsk: dict) -> None:
+        import cloudpickle
+
+        if not any(isinstance(k, tuple) and str(k[0]).startswith("block-") for k in dsk):
+            return
+        sizes = {k: len(cloudpickle.dumps(v, protocol=5)) for k, v in dsk.items()}
+        data = sum(v for k, v in sizes.items() if not isinstance(k, tuple))  # the spec
+        # the tile's points are the whole of a points task
+        data += sum(v for k, v in sizes.items() if isinstance(k, tuple) and k[0][:7] == "points-")
+        self.graph = {
+            "tasks": len(dsk),
+            "block_tasks": sum(1 for k in dsk if isinstance(k, tuple) and k[0][:6] == "block-"),
+            "pickled_mib": sum(sizes.values()) / 2**20,
+            "scattered_mib": data / 2**20,
+            "sent_to_scheduler_mib": (sum(sizes.values()) - data) / 2**20,
+        }
+
+    def __enter__(self) -> _TaskStats:
+        self._cb.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._cb.__exit__(*exc)
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per kind of task: count, median, max and total seconds."""
+        return {
+            k: {"n": len(v), "median_s": float(np.median(v)), "max_s": float(np.max(v)),
+                "total_s": float(np.sum(v))}
+            for k, v in self.times.items()
+        }  # fmt: skip
 
 
 def child_numpy(config: Path, resolution: float, n_consumers: int) -> dict[str, Any]:
@@ -296,6 +371,8 @@ def _store_facts(store: Path, consumer: str) -> dict[str, Any]:
     import footgrid
 
     files = [f for f in store.rglob("*") if f.is_file()]
+    tc = time.perf_counter()
+    footgrid.open_store(store)  # the first open imports xarray's zarr backend
     t0 = time.perf_counter()
     ds = footgrid.open_store(store)
     t1 = time.perf_counter()
@@ -309,6 +386,7 @@ def _store_facts(store: Path, consumer: str) -> dict[str, Any]:
         "store_mib": sum(f.stat().st_size for f in files) / 2**20,
         "footprint_chunk_files": n_chunks,
         "footprint_chunks_possible": possible,
+        "open_first_s": t0 - tc,
         "open_s": t1 - t0,
         "read_one_consumer_s": t2 - t1,
         "one_consumer_total": float(one.sum()),
@@ -329,6 +407,7 @@ def run_case(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         runs["threads"].append(_child("run", str(threads)))
         if not args.skip_cluster:
             runs["processes"].append(_child("run", str(cluster)))
+    phases = _child("phases", str(workdir / "mrio")).reply
     solve = _child("solve", str(workdir / "mrio"), "pymrio" if not args.skip_pymrio else "")
     base = _child("numpy", str(threads), str(args.resolution), str(args.baseline_consumers))
     first = runs["threads"][0].reply
@@ -353,7 +432,10 @@ def run_case(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "wall_s": med(runs["threads"]),
             "walls_s": [r.wall for r in runs["threads"]],
             "peak_rss_gib": max(r.peak_rss for r in runs["threads"]) / 2**30,
-            "phases": {k: first[k] for k in ("import_s", "read_mrio_s", "solve_s", "run_s")},
+            "phases": {"import_s": first["import_s"], **phases, "run_s": first["run_s"]},
+            "run_cpu_s": first["run_cpu_s"],
+            "graph": first.get("graph", {}),
+            "tasks": first.get("tasks", {}),
         },
         "processes": {
             "wall_s": med(runs["processes"]),
@@ -401,6 +483,8 @@ def report(res: dict[str, Any]) -> None:
         ["method", "median s", "peak RSS GiB", "× threads"],
     )
     print(f"phases of the threaded run: {json.dumps(th['phases'])}")
+    print(f"run CPU s (threads): {th['run_cpu_s']:.1f}; graph: {json.dumps(th['graph'])}")
+    print(f"tasks (threads): {json.dumps(th['tasks'])}")
     print(f"store: {json.dumps(res['store'])}")
     print(f"targets: {json.dumps(res['targets'])}")
 
@@ -421,13 +505,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--skip-cluster", action="store_true", help="no LocalCluster run")
     ap.add_argument("--workdir", type=Path, help="inputs and stores (default: a temp folder)")
     ap.add_argument("--out-dir", type=Path, help="folder for the JSON (default results/)")
-    ap.add_argument("--child", choices=["run", "numpy", "solve"], help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["run", "numpy", "solve", "phases"], help=argparse.SUPPRESS)
     ap.add_argument("child_args", nargs="*", help=argparse.SUPPRESS)
     args = ap.parse_args(list(argv) if argv is not None else None)
     if args.child:
         a = args.child_args
         if args.child == "run":
             reply = child_run(Path(a[0]))
+        elif args.child == "phases":
+            reply = child_phases(Path(a[0]))
         elif args.child == "numpy":
             reply = child_numpy(Path(a[0]), float(a[1]), int(a[2]))
         else:

@@ -44,9 +44,24 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     d = sub.add_parser("demo", help="write the demo inputs, run them, and report")
-    d.add_argument("--firms", type=int, default=None, help="number of firms (default 200000)")
-    d.add_argument("--out", default="footgrid-demo", help="output folder (default ./footgrid-demo)")
+    d.add_argument(
+        "--firms",
+        type=int,
+        default=None,
+        help="number of firms (default 200000; --world: facilities, default 100000)",
+    )
+    d.add_argument(
+        "--out", help="output folder (default ./footgrid-demo, with --world ./footgrid-world)"
+    )
     d.add_argument("--seed", type=int, default=2012, help="random seed (default 2012)")
+    d.add_argument(
+        "--world",
+        action="store_true",
+        help="every nation: facilities worldwide, an EXIOBASE-shaped MRIO, 50 km Equal Earth",
+    )
+    d.add_argument(
+        "--products", type=int, default=200, help="--world: EXIOBASE products kept (default 200)"
+    )
 
     g = sub.add_parser("grid", help="production-based gridding only (no MRIO needed)")
     g.add_argument("config", help="TOML config file")
@@ -68,6 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--polygons", help="polygon layer for zonal sums (GeoPackage, GeoJSON, ...)")
     rep.add_argument("--field", help="the polygon layer's name field")
     rep.add_argument("--out", help="output folder (default: STORE's folder/report)")
+    rep.add_argument(
+        "--config", help="the run's config: adds maps and top cities by producing sector"
+    )
 
     c = sub.add_parser("compare", help="difference maps and tables between two stores")
     c.add_argument("store_a")
@@ -232,9 +250,19 @@ def _dispatch(args: argparse.Namespace) -> int:
                 f"{rep.relative_error:.3g} (largest layer {rep.max_layer_error:.3g}), after 0"
             )
     elif args.command == "demo":
-        from footgrid.demo.run import run_demo  # lazy: see the grid command
+        from footgrid.demo.run import run_demo, run_world  # lazy: see the grid command
 
-        run_demo(Path(args.out), n_firms=args.firms, seed=args.seed, quiet=args.quiet)
+        if args.world:
+            run_world(
+                Path(args.out or "footgrid-world"),
+                n_facilities=args.firms,
+                seed=args.seed,
+                n_products=args.products,
+                quiet=args.quiet,
+            )
+        else:
+            out = Path(args.out or "footgrid-demo")
+            run_demo(out, n_firms=args.firms, seed=args.seed, quiet=args.quiet)
     elif args.command == "report":
         if (args.polygons is None) != (args.field is None):
             raise ConfigError("--polygons and --field go together", fix="give both, or neither")
@@ -249,7 +277,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from footgrid.analysis.report import write_report  # lazy: see the grid command
 
         with progress.phase("report"):
-            index = write_report(args.store, out, polygons=args.polygons, field=args.field)
+            index = write_report(
+                args.store, out, polygons=args.polygons, field=args.field, config=args.config
+            )
         print(f"report: {index}")
     elif args.command == "compare":
         from footgrid.analysis.compare import write_comparison  # lazy: see the grid command

@@ -87,6 +87,8 @@ SCHEMA: dict[str, dict[str, tuple[tuple[type, ...], Any]]] = {
         "firm_table": ((bool, str), False),
         "dtype": ((str,), "float32"),
         "zarr_format": ((int,), 3),
+        # Local folder a URL output (s3://...) is written in before its upload; "": <tmp>.
+        "staging": ((str,), ""),
     },
     # One run per year / scenario (footgrid.batch): ``{year}`` / ``{scenario}`` in the text.
     "batch": {
@@ -538,6 +540,52 @@ def _check_output(o: dict[str, Any], path: Path | None) -> None:
         )
     if o["geotiff"]:  # the older name of the COG export
         o["cog"] = True
+    if _is_url(o["path"]):
+        check_url(o["path"], path)
+        extra = [k for k in ("cog", "netcdf", "firm_table") if o[k]]
+        if extra:
+            raise ConfigError(
+                f"[output] {extra[0]} is written next to a local store; the output path "
+                f"{o['path']!r} is a URL",
+                file=path,
+                key=f"output.{extra[0]}",
+                fix=f"set [output] {extra[0]} = false, or write the store to a local path "
+                "(and upload it with its exports yourself)",
+            )
+
+
+def check_url(url: str, file: Path | None = None, key: str = "output.path") -> None:
+    """Check that fsspec can write the URL output ``url``: a known protocol, its package
+    installed (see :mod:`footgrid.store.remote`).
+
+    Raises
+    ------
+    ConfigError
+        Naming ``key``: the protocol is unknown, or its package (s3fs, gcsfs, adlfs...) is
+        missing.
+    """
+    # lazy: only URL outputs need fsspec's registry
+    import fsspec
+
+    protocol = url.split("://", 1)[0]
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except ValueError:
+        raise ConfigError(
+            f"unknown protocol {protocol!r} in the output URL {url!r}",
+            file=file,
+            key=key,
+            fix="use a local path, or an fsspec URL such as s3://bucket/run.zarr, "
+            "gs://..., memory://run.zarr or file:///abs/path/run.zarr",
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"the output URL {url!r} needs a package that is not installed ({exc})",
+            file=file,
+            key=key,
+            fix=f"install the fsspec implementation of {protocol}:// (for s3://: pip install "
+            "s3fs), or write to a local path",
+        ) from None
 
 
 def _check_compute(c: dict[str, Any], path: Path | None) -> None:

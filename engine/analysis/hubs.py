@@ -254,7 +254,7 @@ def _cell_of(grid: GridInfo, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarr
     """Row and column of each lon/lat point on the grid (-1 outside)."""
     to_grid = pyproj.Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
     x, y = to_grid.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
-    col, row = ~grid.transform * (np.asarray(x), np.asarray(y))
+    col, row = ~grid.transform @ (np.asarray(x), np.asarray(y))
     row, col = np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
     ny, nx = grid.shape
     out = (row < 0) | (row >= ny) | (col < 0) | (col >= nx)

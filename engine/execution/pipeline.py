@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +145,25 @@ def _with_client(cfg: Config, client: Any) -> Config:
 def _execute(
     cfg: Config, *, with_mrio: bool, resume: bool, progress: bool, client: Any = None
 ) -> xr.Dataset:
+    url = cfg.output["path"]
+    if "://" in url:  # an fsspec URL: staged locally, uploaded at the end
+        # lazy: only URL outputs need the upload (and fsspec)
+        from footgrid.store import remote
+
+        local = remote.staging_path(url, cfg.output["staging"] or None)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        cfg = dataclasses.replace(cfg, output={**cfg.output, "path": str(local)})
     with display(progress), use_client(client), store.output_lock(cfg.output["path"]):
-        return _execute_locked(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+        if "://" not in url:
+            return _execute_locked(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+        remote.prepare_remote(url, cfg.output["overwrite"], resume)
+        if not (resume and store.is_complete(local)):  # else: only the upload was interrupted
+            cfg = dataclasses.replace(cfg, output={**cfg.output, "overwrite": True})
+            _execute_locked(cfg, with_mrio=with_mrio, resume=resume, progress=progress)
+        with phase("uploading the store"):
+            remote.upload(local, url)
+        shutil.rmtree(local.parent, ignore_errors=True)
+        return remote.open_remote(url)
 
 
 def _execute_locked(cfg: Config, *, with_mrio: bool, resume: bool, progress: bool) -> xr.Dataset:

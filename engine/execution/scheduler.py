@@ -104,6 +104,11 @@ class Scheduler:
                     return list(dask.get(dsk, keys))
                 return list(dask.threaded.get(dsk, keys, num_workers=self.workers))
 
+    def scatter(self, objects: list, broadcast: bool = False) -> list:
+        """Send ``objects`` to the cluster's workers (to every one with ``broadcast``); returns
+        their futures, which graphs given to :meth:`get` may hold in place of the objects."""
+        return self.client.scatter(objects, broadcast=broadcast, hash=False)
+
     def compute(self, tasks: list, progress: bool = False) -> list:
         """Compute dask collections (e.g. delayed blocks) and return their results in order."""
         if not tasks:

@@ -26,6 +26,10 @@ def test_read_national_totals_errors(tmp_path):
     good = tmp_path / "n.csv"
     good.write_text("region,total\nA,10\nB,2.5\n")
     assert read_national_totals(good).to_dict() == {"A": 10.0, "B": 2.5}
+    assert "source" not in read_national_totals(good).attrs
+    cited = tmp_path / "cited.csv"
+    cited.write_text("region,total,source\nA,10,GCB 2023\nB,2.5,GCB 2023\nC,1,\n")
+    assert read_national_totals(cited).attrs["source"] == "GCB 2023"
     bad = tmp_path / "bad.csv"
     bad.write_text("region,total\nA,10\nB,lots\n")
     with pytest.raises(InputError, match="row 3"):
@@ -50,3 +54,8 @@ def test_hub_summary_rank_sentence():
     assert rank == 3  # hubs hold <= the layer: below big and mid, above small
     assert f"rank {rank}rd of 4" in s.sentence and "big, mid are larger" in s.sentence
     assert s.table["name"].str.startswith("near X").all()  # no city inside any hub
+    assert "National totals:" not in s.sentence
+    national.attrs["source"] = "a test table"
+    s = hub_summary(ds, "foreign", values, areas, territory, L.grid_info(ds), cities=cities,
+                    national=national)  # fmt: skip
+    assert s.sentence.endswith("National totals: a test table.")

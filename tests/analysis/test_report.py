@@ -83,7 +83,8 @@ def test_report_files_and_images(report):
     html = index.read_text()
     for png in pngs:  # every image is shown (src) or linked (href) by relative path
         assert f'src="{png.name}"' in html or f'href="{png.name}"' in html
-    assert html.count("<img ") == 5  # total, foreign, domestic, top consumers, Lorenz
+    # total, foreign, domestic, top consumers, Lorenz, sector shares by consumer
+    assert html.count("<img ") == 6
     md = (out / "report.md").read_text()
     assert "![" in md and "| consumer |" in md
 

@@ -21,6 +21,7 @@ from benchmarks import (
     bench_nest,
     bench_rasters,
     bench_scaling,
+    bench_store_layout,
     run,
 )
 
@@ -103,6 +104,22 @@ def test_b7_global_quick(tmp_path: Path) -> None:
     assert case["store"]["footprint_chunk_files"] <= case["store"]["footprint_chunks_possible"]
     assert bench_global.region_of_country("UK", "EU") == "GB"
     assert bench_global.region_of_country("NG", "AF") == "WF"
+    assert (
+        case["threads"]["graph"]["sent_to_scheduler_mib"] < case["threads"]["graph"]["pickled_mib"]
+    )
+    assert (
+        case["threads"]["tasks"]["footprint block"]["n"]
+        == case["threads"]["graph"]["block_tasks"] - case["threads"]["tasks"]["emission block"]["n"]
+    )
+    layouts = bench_store_layout.main(
+        ["--store", str(tmp_path / "w" / "global.zarr"), "--consumers", "2", "--tiles", "16",
+         "--levels", "1", "--out-dir", str(tmp_path)]
+    )["layouts"]  # fmt: skip
+    import xarray as xr
+
+    src = xr.open_zarr(tmp_path / "w" / "global.zarr")["footprint"].isel(consumer=1)
+    for r in layouts:  # every layout reads back the source's consumer map
+        assert np.isclose(r["one_consumer_total"], float(src.values.sum(dtype=np.float64)))
 
 
 def test_b5_rasters_quick(tmp_path: Path) -> None:

@@ -89,3 +89,40 @@ def test_another_codec_is_reported_and_still_written_right(
     assert "writing through zarr-python" in caplog.text
     _write_by_tiles(writer, data)
     np.testing.assert_array_equal(zarr.open_array(tmp_path / "a.zarr")[...], data)
+
+
+def test_a_run_writes_no_empty_chunk_and_they_read_back_as_zero(tmp_path: Path) -> None:
+    """A consumer without final demand (its Y columns zero) and tiles without points leave no
+    chunk file; every written chunk holds a non-zero value; xarray reads the rest as 0."""
+    import pandas as pd
+    import xarray as xr
+
+    import footgrid
+    from tests.helpers.cases import CATEGORIES, make_case
+
+    cfg = make_case(tmp_path, 300, tile=16, resolution=20_000)
+    y = pd.read_parquet(tmp_path / "mrio" / "Y.parquet")
+    y.iloc[:, 2 * len(CATEGORIES) : 3 * len(CATEGORIES)] = 0.0  # consumer "US": no demand
+    y.to_parquet(tmp_path / "mrio" / "Y.parquet")
+    footgrid.run(cfg)
+    store = tmp_path / "out.zarr"
+    fp = xr.open_zarr(store)["footprint"]
+    assert list(fp.consumer.values).index("US") == 2
+    values = fp.values
+    t = 16
+    files = {
+        tuple(int(v) for v in f.relative_to(store / "footprint" / "c").parts)
+        for f in (store / "footprint" / "c").rglob("*")
+        if f.is_file()
+    }
+    expected = {
+        (c, 0, i, j)
+        for c in range(values.shape[0])
+        for i in range(-(-values.shape[2] // t))
+        for j in range(-(-values.shape[3] // t))
+        if values[c, :, i * t : (i + 1) * t, j * t : (j + 1) * t].any()
+    }
+    assert files == expected
+    assert not any(k[0] == 2 for k in files) and (values[2] == 0).all()
+    n_chunks = values.shape[0] * -(-values.shape[2] // t) * -(-values.shape[3] // t)
+    assert 0 < len(files) < n_chunks  # some tiles have no points
