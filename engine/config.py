@@ -274,13 +274,6 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         _check_batch(sections["batch"], path)
     if sections["uncertainty"] is not None:
         _check_uncertainty(sections["uncertainty"], base, path)
-        if sections["compute"]["larger_than_memory"]:
-            raise ConfigError(
-                "[uncertainty] ensembles are computed on in-memory points only",
-                file=path,
-                key="compute.larger_than_memory",
-                fix="set [compute] larger_than_memory = false, or remove [uncertainty]",
-            )
     return Config(
         points=sections["points"],
         grid=sections["grid"],

@@ -10,10 +10,19 @@ members do not depend on the tiling, the number of workers or the scheduler. ``s
 the factor 1.0 exactly, so members of a run without uncertainty equal the deterministic run
 bit for bit.
 
-Per occupied cell the kernel holds the N member values of the block's columns (N × width
-float64), sums each member in input order as :func:`footgrid.kernels.attribute_block` does,
-and writes the mean and standard deviation (Welford) and exact quantiles (sorted members,
-numpy's ``linear`` interpolation) of every column.
+Per occupied cell the kernel draws each point's N factors once, sums each member's tonnes per
+coefficient row of the cell (N × rows), and only then multiplies by the coefficients (N ×
+rows × width, not N × points × width); it writes the mean and sample standard deviation (two
+passes) and exact quantiles (numpy's ``linear`` interpolation between the order statistics,
+found by selection, not a sort) of every column. A cell
+whose points all share one coefficient row (most cells) has columns proportional to one
+another, so one argsort of the members orders them all; a cell without uncertainty is summed
+once, as :func:`footgrid.kernels.attribute_block` sums it (bit for bit the deterministic run).
+In an emission block the kernel also adds each member's territory cells to a per-member
+histogram of density (value / cell area) with ``BINS_PER_OCTAVE`` logarithmic bins per factor
+2 (:func:`density_bin`): per bin the members' value and area, merged across blocks by
+addition, from which the area share holding X % and the Lorenz curve of every member follow
+(:mod:`footgrid.execution.ensemble_scalars`).
 """
 
 from __future__ import annotations
@@ -26,6 +35,13 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_53 = 1.0 / 9007199254740992.0
+#: Density histogram: bins per octave (factor 2) and the octaves covered, 2**-110 to 2**50
+#: t/m² (densities outside fall in the first or last bin). Two densities in one bin differ by
+#: less than a factor ``2 ** (1 / BINS_PER_OCTAVE)`` (1.0219).
+BINS_PER_OCTAVE = 32
+LOG2_MIN = -110
+LOG2_MAX = 50
+N_BINS = (LOG2_MAX - LOG2_MIN) * BINS_PER_OCTAVE
 
 
 @ngjit
@@ -102,6 +118,177 @@ def _quantile_sorted(v: np.ndarray, p: float) -> float:
 
 
 @ngjit
+def _swap(a: np.ndarray, i: int, j: int) -> None:
+    t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+@ngjit
+def _select(a: np.ndarray, lo: int, hi: int, k: int) -> None:
+    """Put rank ``k`` of ``a[lo:hi + 1]`` at ``a[k]``, smaller before and larger after it
+    (Hoare partition, median-of-three pivot: fine with ties)."""
+    while hi > lo:
+        mid = (lo + hi) >> 1
+        if a[mid] < a[lo]:
+            _swap(a, mid, lo)
+        if a[hi] < a[lo]:
+            _swap(a, hi, lo)
+        if a[hi] < a[mid]:
+            _swap(a, hi, mid)
+        pivot = a[mid]
+        i, j = lo, hi
+        while i <= j:
+            while a[i] < pivot:
+                i += 1
+            while a[j] > pivot:
+                j -= 1
+            if i <= j:
+                _swap(a, i, j)
+                i += 1
+                j -= 1
+        if k <= j:
+            hi = j
+        elif k >= i:
+            lo = i
+        else:
+            return
+
+
+@ngjit
+def select_ranks(a: np.ndarray, ranks: np.ndarray, stack: np.ndarray) -> None:
+    """Put each rank of ``ranks`` (sorted, unique) at its place in ``a``, as a sort would.
+
+    Middle-out: the middle rank over the whole array, then the lower ranks left of it and the
+    higher ones right of it; ``stack`` is (4, >= 2 len(ranks) + 1) int64 scratch.
+    """
+    stack[0, 0], stack[1, 0], stack[2, 0], stack[3, 0] = 0, a.shape[0] - 1, 0, ranks.shape[0]
+    top = 1
+    while top > 0:
+        top -= 1
+        lo, hi, r0, r1 = stack[0, top], stack[1, top], stack[2, top], stack[3, top]
+        if r1 <= r0:
+            continue
+        mid = (r0 + r1) >> 1
+        k = ranks[mid]
+        _select(a, lo, hi, k)
+        stack[0, top], stack[1, top], stack[2, top], stack[3, top] = lo, k - 1, r0, mid
+        top += 1
+        stack[0, top], stack[1, top], stack[2, top], stack[3, top] = k + 1, hi, mid + 1, r1
+        top += 1
+
+
+#: Ranks this close to either end are read from one pass keeping the smallest (largest) values,
+#: not by selection.
+TAIL = 16
+
+
+@ngjit
+def order_statistics(
+    x: np.ndarray, col: np.ndarray, ranks: np.ndarray, stack: np.ndarray, buf: np.ndarray
+) -> None:
+    """``col[r]`` = the rank-``r`` value of ``x`` (as ``np.sort(x)[r]``) for every ``r`` in
+    ``ranks`` (sorted, unique); ``col``'s other entries are left undefined.
+
+    Ranks below :data:`TAIL` or above ``n - 1 - TAIL`` come from one pass over ``x`` with a
+    sorted buffer of its smallest (largest) values; the others by :func:`select_ranks` on a
+    copy. ``buf`` is float64 scratch of at least ``TAIL`` values, ``stack`` as for
+    :func:`select_ranks`.
+    """
+    n = x.shape[0]
+    low = 0  # ranks[:low] are low tail ranks
+    while low < ranks.shape[0] and ranks[low] < TAIL and ranks[low] < n - 1 - TAIL:
+        low += 1
+    high = ranks.shape[0]  # ranks[high:] are high tail ranks
+    while high > low and ranks[high - 1] > n - 1 - TAIL:
+        high -= 1
+    if high > low:
+        col[:] = x
+        select_ranks(col, ranks[low:high], stack)
+    if low > 0:
+        size = ranks[low - 1] + 1
+        cnt = 0
+        for m in range(n):
+            v = x[m]
+            if cnt == size and not v < buf[cnt - 1]:
+                continue
+            i = cnt if cnt < size else size - 1
+            while i > 0 and buf[i - 1] > v:
+                buf[i] = buf[i - 1]
+                i -= 1
+            buf[i] = v
+            cnt = min(cnt + 1, size)
+        for r in range(low):
+            col[ranks[r]] = buf[ranks[r]]
+    if high < ranks.shape[0]:
+        size = n - ranks[high]
+        cnt = 0
+        for m in range(n):
+            v = x[m]
+            if cnt == size and not v > buf[cnt - 1]:
+                continue
+            i = cnt if cnt < size else size - 1
+            while i > 0 and buf[i - 1] < v:
+                buf[i] = buf[i - 1]
+                i -= 1
+            buf[i] = v
+            cnt = min(cnt + 1, size)
+        for r in range(high, ranks.shape[0]):
+            col[ranks[r]] = buf[n - 1 - ranks[r]]
+
+
+@ngjit
+def quantile_ranks(n: int, probs: np.ndarray) -> np.ndarray:
+    """The ranks (sorted, unique) that numpy's ``linear`` quantiles ``probs`` of n values read."""
+    out = np.empty(2 * probs.shape[0], dtype=np.int64)
+    for q in range(probs.shape[0]):
+        lo = int(np.floor((n - 1) * probs[q]))
+        out[2 * q] = lo
+        out[2 * q + 1] = min(lo + 1, n - 1)
+    return np.unique(out)
+
+
+@ngjit
+def _column_stats(
+    x: np.ndarray,
+    col: np.ndarray,
+    ranks: np.ndarray,
+    stack: np.ndarray,
+    buf: np.ndarray,
+    select: bool,
+) -> tuple[float, float]:
+    """Mean and sample standard deviation (two passes) of ``x``; with ``select``, ``col`` is
+    ``x`` with ``ranks`` selected (its quantiles readable by :func:`_quantile_sorted`)."""
+    n = x.shape[0]
+    total = 0.0
+    lo = x[0]
+    hi = x[0]
+    for m in range(n):
+        v = x[m]
+        total += v
+        lo = min(lo, v)
+        hi = max(hi, v)
+    mu = total / n
+    if lo == hi:  # every member equal (e.g. a zero coefficient): no spread, no selection
+        col[:] = lo
+        return lo, 0.0
+    ss = 0.0
+    for m in range(n):
+        d = x[m] - mu
+        ss += d * d
+    if select:
+        order_statistics(x, col, ranks, stack, buf)
+    return mu, np.sqrt(ss / (n - 1))
+
+
+@ngjit
+def density_bin(d: float) -> int:
+    """The histogram bin of density ``d > 0``: ``floor(32 (log2 d + 110))``, clipped."""
+    b = int(np.floor((np.log2(d) - LOG2_MIN) * BINS_PER_OCTAVE))
+    return min(max(b, 0), N_BINS - 1)
+
+
+@ngjit
 def ensemble_block(
     cells: np.ndarray,
     starts: np.ndarray,
@@ -119,6 +306,9 @@ def ensemble_block(
     std: np.ndarray,
     quant: np.ndarray,
     member_sums: np.ndarray,
+    areas: np.ndarray,
+    inside: np.ndarray,
+    hist: np.ndarray,
 ) -> None:
     """Statistics over ``n_members`` members of one block (an emission tile or a footprint
     block), written into the occupied cells of ``mean``, ``std`` and ``quant``.
@@ -149,45 +339,133 @@ def ensemble_block(
         (n_quantiles, width, n_cells) output, zero on entry.
     member_sums
         (n_members, width) float64, incremented by each member's block total.
+    areas, inside
+        Per cell of the block: area (m²) and territory flag; used with ``hist`` only.
+    hist
+        (2, n_members, N_BINS) float64, incremented (emission blocks only) by each member's
+        territory cells with a value > 0: ``hist[0, m, b]`` their value and ``hist[1, m, b]``
+        their area, ``b = density_bin(value / area)``; a (2, n_members, 0) array skips it.
     """
+    with_hist = hist.shape[2] > 0 and not use_coef
     width = mean.shape[0]
     per_member = coef.shape[0] > 1
-    vals = np.zeros((n_members, width), dtype=np.float64)
+    n_cells = cells.shape[0]
+    most = 1
+    for s in range(n_cells):
+        most = max(most, starts[s + 1] - starts[s])
+    slot_of = np.full(coef.shape[1] if use_coef else 1, -1, dtype=np.int64)
+    slot_key = np.zeros(most, dtype=np.int64)
+    per_slot = np.zeros((most, n_members), dtype=np.float64)  # Σ e f per member, per key
+    vals = np.zeros((width, n_members), dtype=np.float64)
+    ranks = quantile_ranks(n_members, probs)
+    stack = np.zeros((4, 2 * ranks.shape[0] + 1), dtype=np.int64)
+    buf = np.empty(TAIL + 1, dtype=np.float64)
+    xm = np.empty(n_members, dtype=np.float64)
+    det = np.zeros(width, dtype=np.float64)
+    ones = np.ones(width, dtype=np.float64)
     col = np.empty(n_members, dtype=np.float64)
     f = np.empty(n_members, dtype=np.float64)
-    inv = np.empty(n_members, dtype=np.float64)
-    for m in range(n_members):
-        inv[m] = 1.0 / (m + 1)
-    for s in range(cells.shape[0]):
-        vals[:, :] = 0.0
-        for p in range(starts[s], starts[s + 1]):
-            k = key[p]
-            if use_coef and k < 0:
-                continue
-            e = emission[p]
-            _member_factors(seed, draw[p], sigma[p], f)
-            for m in range(n_members):
-                v = e * f[m]
-                if use_coef:
-                    row = coef[m if per_member else 0, k, col0 : col0 + width]
-                    for j in range(width):
-                        vals[m, j] += v * row[j]
-                else:
-                    vals[m, 0] += v
+    for s in range(n_cells):
         c = cells[s]
-        for j in range(width):
-            mu = 0.0
-            m2 = 0.0
+        p0, p1 = starts[s], starts[s + 1]
+        certain = not per_member
+        for p in range(p0, p1):
+            if sigma[p] != 0.0 and not (use_coef and key[p] < 0):
+                certain = False
+                break
+        if certain:  # every member is the deterministic value (summed as attribute_block)
+            det[:] = 0.0
+            for p in range(p0, p1):
+                k = key[p]
+                if use_coef and k < 0:
+                    continue
+                e = emission[p]
+                if use_coef:
+                    row = coef[0, k, col0 : col0 + width]
+                    for j in range(width):
+                        det[j] += e * row[j]
+                else:
+                    det[0] += e
+            for j in range(width):
+                x = det[j]
+                mean[j, c] = x
+                for q in range(probs.shape[0]):
+                    quant[q, j, c] = x
+                for m in range(n_members):
+                    member_sums[m, j] += x
+                    if with_hist and x > 0.0 and inside[c]:
+                        b = density_bin(x / areas[c])
+                        hist[0, m, b] += x
+                        hist[1, m, b] += areas[c]
+            continue
+        # Each member's tonnes per coefficient row of the cell (one draw set per point).
+        n_slots = 0
+        for p in range(p0, p1):
+            k = key[p] if use_coef else 0
+            if k < 0:
+                continue
+            sl = slot_of[k]
+            if sl < 0:
+                sl = n_slots
+                slot_of[k] = sl
+                slot_key[sl] = k
+                per_slot[sl, :] = 0.0
+                n_slots += 1
+            _member_factors(seed, draw[p], sigma[p], f)
+            e = emission[p]
             for m in range(n_members):
-                x = vals[m, j]
-                member_sums[m, j] += x
-                delta = x - mu
-                mu += delta * inv[m]
-                m2 += delta * (x - mu)
-                col[m] = x
+                per_slot[sl, m] += e * f[m]
+        for sl in range(n_slots):
+            slot_of[slot_key[sl]] = -1
+        if n_slots == 0:
+            continue
+        if n_slots == 1 and not per_member:
+            # One coefficient row: every column is the members' tonnes times a constant, so
+            # one sort of the members orders every column (reversed for a negative constant).
+            t = per_slot[0, :n_members]
+            order = np.argsort(t)
+            row = coef[0, slot_key[0], col0 : col0 + width] if use_coef else ones
+            for j in range(width):
+                cj = row[j]
+                for m in range(n_members):
+                    xm[m] = t[m] * cj
+                    member_sums[m, j] += xm[m]
+                    if with_hist and xm[m] > 0.0 and inside[c]:
+                        b = density_bin(xm[m] / areas[c])
+                        hist[0, m, b] += xm[m]
+                        hist[1, m, b] += areas[c]
+                mu, sd = _column_stats(xm, col, ranks, stack, buf, False)
+                mean[j, c] = mu
+                std[j, c] = sd if n_members > 1 else 0.0
+                for i in range(n_members):
+                    col[i] = t[order[i] if cj >= 0.0 else order[n_members - 1 - i]] * cj
+                for q in range(probs.shape[0]):
+                    quant[q, j, c] = _quantile_sorted(col, probs[q])
+            continue
+        vals[:, :] = 0.0
+        for sl in range(n_slots):
+            k = slot_key[sl]
+            if per_member:
+                for m in range(n_members):
+                    v = per_slot[sl, m]
+                    for j in range(width):
+                        vals[j, m] += v * coef[m, k, col0 + j]
+            else:
+                for j in range(width):
+                    cj = coef[0, k, col0 + j]
+                    for m in range(n_members):
+                        vals[j, m] += per_slot[sl, m] * cj
+        for j in range(width):
+            xs = vals[j]
+            for m in range(n_members):
+                member_sums[m, j] += xs[m]
+                if with_hist and xs[m] > 0.0 and inside[c]:
+                    b = density_bin(xs[m] / areas[c])
+                    hist[0, m, b] += xs[m]
+                    hist[1, m, b] += areas[c]
+            mu, sd = _column_stats(xs, col, ranks, stack, buf, True)
             mean[j, c] = mu
-            std[j, c] = np.sqrt(m2 / (n_members - 1)) if n_members > 1 else 0.0
-            col.sort()
+            std[j, c] = sd if n_members > 1 else 0.0
             for q in range(probs.shape[0]):
                 quant[q, j, c] = _quantile_sorted(col, probs[q])
 
@@ -208,3 +486,30 @@ def perturb_entries(
         s = sigma[0] if shared else sigma[i]
         out[i] = v * lognormal_factor(seed, member, offset + i, s) if v != 0.0 else 0.0
     return out
+
+
+@ngjit
+def member_totals_by_label(
+    label: np.ndarray,
+    emission: np.ndarray,
+    sigma: np.ndarray,
+    draw: np.ndarray,
+    seed: int,
+    out: np.ndarray,
+) -> None:
+    """``out[m, label[p] - 1] += emission[p] * f(m, p)`` for the points with ``label > 0``.
+
+    The members' totals of labelled groups of points (e.g. the points in each hub), with the
+    factors :func:`ensemble_block` draws; ``out`` is (n_members, n_labels), points added in
+    their order.
+    """
+    n_members = out.shape[0]
+    f = np.empty(n_members, dtype=np.float64)
+    for p in range(label.shape[0]):
+        h = label[p] - 1
+        if h < 0:
+            continue
+        _member_factors(seed, draw[p], sigma[p], f)
+        e = emission[p]
+        for m in range(n_members):
+            out[m, h] += e * f[m]

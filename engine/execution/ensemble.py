@@ -21,19 +21,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import zarr
 
 from footgrid import store
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError
 from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, consumer_chunks, partition
+from footgrid.execution.ensemble_scalars import (
+    FRACTIONS,
+    LORENZ_AREA,
+    HubPoints,
+    deterministic_hubs,
+    histogram_scalars,
+    hub_member_totals,
+)
 from footgrid.io.points import Points, expand_paths
 from footgrid.kernels import group_by_cell
-from footgrid.kernels.ensemble import ensemble_block, lognormal_sigma
+from footgrid.kernels.ensemble import N_BINS, ensemble_block, lognormal_sigma
 from footgrid.mrio.attribution import Attribution
 from footgrid.mrio.consumers import build_consumer_map
 from footgrid.mrio.perturb import member_coefficients
 from footgrid.mrio.tables import load_mrio
-from footgrid.store.ensemble import add_statistics, journal_members, member_sums, write_members
+from footgrid.store.ensemble import (
+    add_statistics,
+    journal_histogram,
+    journal_members,
+    member_histograms,
+    member_sums,
+    write_members,
+)
 
 _NO_COEF = np.zeros((1, 1, 1))
 #: Columns (consumers × categories) per ensemble footprint block, at least: every block draws
@@ -47,11 +63,13 @@ def sector_draw(label: str) -> int:
     return int.from_bytes(hashlib.blake2b(label.encode(), digest_size=7).digest(), "little")
 
 
-def point_rsd(cfg: Config, pts: Points) -> np.ndarray:
+def point_rsd(cfg: Config, pts: Points, column: np.ndarray | None = None) -> np.ndarray:
     """Relative standard deviation of each point's emission, from ``[uncertainty] emission_rsd``.
 
     A number applies to every point; a ``{sector = rsd}`` table to the points of each sector
-    (every sector of the points must be listed); a string names a points column.
+    (every sector of the points must be listed); a string names a points column, read from
+    the points files or given as ``column`` (its values at the rows of ``pts``' input, as the
+    larger-than-memory plan reads it with the points).
     """
     rsd = cfg.uncertainty["emission_rsd"]
     n = len(pts)
@@ -68,12 +86,19 @@ def point_rsd(cfg: Config, pts: Points) -> np.ndarray:
         per_code = np.array([float(rsd[s]) for s in labels], dtype=np.float64)
         return per_code[np.asarray(pts.sector.codes)]
     if isinstance(rsd, str):
-        return _rsd_column(cfg, pts, rsd)
+        values = _read_rsd_column(cfg, rsd) if column is None else column
+        return _checked_rsd(np.asarray(values, dtype=np.float64)[pts.rows()], pts, rsd)
     return np.full(n, float(rsd), dtype=np.float64)
 
 
-def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
-    """The ``column`` of the points files at the points' input rows, checked finite >= 0."""
+def rsd_column(cfg: Config) -> str | None:
+    """The points column ``[uncertainty] emission_rsd`` names, or None."""
+    u = cfg.uncertainty
+    return u["emission_rsd"] if u is not None and isinstance(u["emission_rsd"], str) else None
+
+
+def _read_rsd_column(cfg: Config, column: str) -> np.ndarray:
+    """The ``column`` of the points files, concatenated (every input row)."""
     parts = []
     for f in expand_paths(cfg.points["path"]):
         try:
@@ -90,7 +115,11 @@ def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
                 fix="name an existing numeric column, or give one number",
             ) from None
         parts.append(np.asarray(values, dtype=np.float64))
-    values = np.concatenate(parts)[pts.rows()]
+    return np.concatenate(parts)
+
+
+def _checked_rsd(values: np.ndarray, pts: Points, column: str) -> np.ndarray:
+    """``values`` (one per point), checked finite >= 0."""
     bad = ~(np.isfinite(values) & (values >= 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -105,14 +134,20 @@ def _rsd_column(cfg: Config, pts: Points, column: str) -> np.ndarray:
     return values
 
 
-def point_draws(cfg: Config, pts: Points) -> tuple[np.ndarray, np.ndarray]:
-    """(sigma, draw) per point: log-space deviation and draw id (see the module docstring)."""
-    sigma = lognormal_sigma(point_rsd(cfg, pts))
+def point_draws(
+    cfg: Config, pts: Points, column: np.ndarray | None = None, row0: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """(sigma, draw) per point: log-space deviation and draw id (see the module docstring).
+
+    ``row0`` is the input row of ``pts``' first row (a larger-than-memory partition's offset);
+    ``column`` as for :func:`point_rsd`.
+    """
+    sigma = lognormal_sigma(point_rsd(cfg, pts, column))
     if cfg.uncertainty["emission_correlation"] == "sector":
         codes = np.array([sector_draw(s) for s in pts.sector.categories.astype(str)])
         draw = codes.astype(np.int64)[np.asarray(pts.sector.codes)]
     else:
-        draw = pts.rows().astype(np.int64)
+        draw = pts.rows().astype(np.int64) + np.int64(row0)
     return sigma, draw
 
 
@@ -159,16 +194,26 @@ class EnsembleSpec(BlockSpec):
     members: int
     seed: int
     probs: np.ndarray
-    draws: TiledPoints
+    draws: TiledPoints | None
     member_coef: np.ndarray | None
 
     def compute(self, block: BlockId, pts: tuple) -> np.ndarray:
-        """The ensemble statistics of ``block``, its members' totals, then the block itself."""
+        """The ensemble statistics of ``block``, its members' totals, then the block itself.
+
+        ``pts`` is a tile's points grouped by cell; the tile's (sigma, draw) come from
+        ``draws`` when it is set, else ``pts`` carries them as two more arrays (the
+        larger-than-memory plan groups them with the points).
+        """
         rows, cols = self.grid.tile_slices(block.tile)
         h, w = rows.stop - rows.start, cols.stop - cols.start
-        cells, starts, key, emission = pts
-        local, draw, sigma = self.draws.tile(block.tile)
-        _, _, draw, sigma = group_by_cell(local, draw, sigma, h * w)
+        if len(pts) == 6:
+            cells, starts, key, emission, sigma, draw = pts
+        else:
+            cells, starts, key, emission = pts
+            local, draw, sigma = self.draws.tile(block.tile)
+            _, _, draw, sigma = group_by_cell(local, draw, sigma, h * w)
+        no_cells = np.zeros(0)
+        areas, inside, hist = no_cells, np.zeros(0, dtype=bool), np.zeros((2, self.members, 0))
         if block.is_footprint:
             consumers = self.chunks[block.chunk]
             n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
@@ -179,6 +224,10 @@ class EnsembleSpec(BlockSpec):
         else:
             width, col0, name, coef = 1, 0, "emissions", _NO_COEF
             index, shape = (rows, cols), (h, w)
+            group = zarr.open_group(self.path, mode="r")
+            areas = np.ascontiguousarray(group["cell_area"][rows, cols], dtype=np.float64).ravel()
+            inside = np.ascontiguousarray(group["territory"][rows, cols], dtype=bool).ravel()
+            hist = np.zeros((2, self.members, N_BINS))
         n_q = len(self.probs)
         mean = np.zeros((width, h * w), dtype=self.dtype)
         std = np.zeros((width, h * w), dtype=self.dtype)
@@ -187,14 +236,17 @@ class EnsembleSpec(BlockSpec):
         ensemble_block(
             cells, starts, key, emission, sigma, draw, self.seed, self.members,
             coef, block.is_footprint, col0, self.probs, mean, std, quant, sums,
+            areas, inside, hist,
         )  # fmt: skip
         store.write_block(self.path, f"{name}_mean", index, mean.reshape(shape))
         store.write_block(self.path, f"{name}_std", index, std.reshape(shape))
         store.write_block(
             self.path, f"{name}_quantile", (slice(None), *index), quant.reshape(n_q, *shape)
         )
+        if not block.is_footprint:
+            journal_histogram(self.path, block.label, hist)
         journal_members(self.path, block.label, sums)
-        return super().compute(block, pts)
+        return super().compute(block, pts[:4])
 
     def __dask_tokenize__(self) -> tuple:
         return (*super().__dask_tokenize__(), self.members, self.seed, self.probs,
@@ -212,10 +264,17 @@ class Ensemble:
         The points' (sigma, draw) by tile (:func:`tile_draws`).
     member_coef
         (members, keys, columns) coefficients under MRIO uncertainty, else None.
+    hub_points
+        The plan's points in given hubs (:data:`footgrid.execution.ensemble_scalars.HubPoints`)
+        for the members' hub totals; None skips them.
     """
 
     def __init__(
-        self, cfg: Config, draws: TiledPoints, member_coef: np.ndarray | None = None
+        self,
+        cfg: Config,
+        draws: TiledPoints | None,
+        member_coef: np.ndarray | None = None,
+        hub_points: HubPoints | None = None,
     ) -> None:
         u = cfg.uncertainty
         self.members = int(u["members"])
@@ -223,6 +282,7 @@ class Ensemble:
         self.probs = np.asarray(u["quantiles"], dtype=np.float64)
         self.draws = draws
         self.member_coef = member_coef
+        self.hub_points = hub_points
 
     def spec(self, base: BlockSpec) -> EnsembleSpec:
         """The ensemble counterpart of the plan's block spec ``base``."""
@@ -276,4 +336,27 @@ class Ensemble:
                 ("member",),
                 np.divide(foreign, total, out=np.zeros(n), where=total != 0),
             )
+        data.update(self._concentration(partial, sorted(recorded)))
         write_members(partial, data, n)
+
+    def _concentration(self, partial: Path, blocks: list[BlockId]) -> dict[str, Any]:
+        """Per-member area shares and Lorenz curves (histograms) and hub totals (re-drawn)."""
+        emission_blocks = [b.label for b in blocks if not b.is_footprint]
+        hist = member_histograms(partial, emission_blocks, (2, self.members, N_BINS))
+        group = zarr.open_group(partial, mode="r")
+        territory = np.asarray(group["territory"][...], dtype=bool)
+        area = float(np.asarray(group["cell_area"][...], dtype=np.float64)[territory].sum())
+        share, held = histogram_scalars(hist, area)
+        data: dict[str, Any] = {
+            "fraction": (("fraction",), np.asarray(FRACTIONS)),
+            "lorenz_area": (("lorenz_area",), LORENZ_AREA),
+            "member_area_share": (("member", "fraction"), share),
+            "member_held": (("member", "lorenz_area"), held),
+        }
+        if self.hub_points is not None:
+            labels, totals = deterministic_hubs(partial)
+            per = hub_member_totals(labels, totals.size, self.hub_points, self.seed, self.members)
+            data["hub"] = (("hub",), np.arange(1, totals.size + 1, dtype=np.int64))
+            data["hub_total"] = (("hub",), totals)
+            data["member_hub_total"] = (("member", "hub"), per)
+        return data

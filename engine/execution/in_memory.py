@@ -6,7 +6,7 @@ graph names derive from ``dask.base.tokenize``, so the same inputs give the same
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,7 @@ class InMemoryPlan(Plan):
         self.tiled: TiledPoints = partition(grid, cell, pts.emission, key, scheduler.threads)
         if cfg.uncertainty is not None:
             draws = tile_draws(cfg, pts, grid, cell, scheduler.threads)
-            self.ensemble = Ensemble(cfg, draws, member_coef(cfg, att))
+            self.ensemble = Ensemble(cfg, draws, member_coef(cfg, att), self._hub_points)
 
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
@@ -126,6 +126,17 @@ class InMemoryPlan(Plan):
         dsk, keys, blocks = block_graph(self.spec(path), self.tiled, skip, scatter)
         results = self.scheduler.get(dsk, keys, progress=progress)
         return {b: np.atleast_1d(r) for b, r in zip(blocks, results, strict=True)}
+
+    def _hub_points(self, labels: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+        """(hub, emission, sigma, draw) of the points in ``labels`` > 0, tile by tile."""
+        for t in self.tiled.nonempty().tolist():
+            rows, cols = self.grid.tile_slices(t)
+            local, _, emission = self.tiled.tile(t)
+            hub = labels[rows, cols].ravel()[local]
+            inside = hub > 0
+            if inside.any():
+                _, draw, sigma = self.ensemble.draws.tile(t)
+                yield hub[inside], emission[inside], sigma[inside], draw[inside]
 
     def finish(self, final: Path) -> None:
         """The per-firm table, when ``[output] firm_table`` asks for it."""

@@ -13,12 +13,16 @@ read as a dask dataframe (Parquet row groups or CSV blocks) and go through three
    footprint blocks of every consumer chunk, written straight into the store.
 
 The blocks are bit-identical to the in-memory path's: same points, same order inside a tile,
-same kernels.
+same kernels. Under ``[uncertainty]`` the tile frames also carry each point's ``sigma`` and
+draw id (its input row: the partition's first row, from the summary pass, plus its row in the
+partition), so the ensemble store equals the in-memory one; the members' hub totals re-read
+the partitions for the points in the hubs.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,7 @@ import pyarrow.parquet as pq
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError
 from footgrid.execution.blocks import BlockId, BlockSpec
+from footgrid.execution.ensemble import Ensemble, member_coef, point_draws, rsd_column
 from footgrid.execution.plan import (
     Plan,
     finite_bounds,
@@ -62,7 +67,8 @@ def _columns(cfg: Config) -> list[str]:
     names = [p["x"], p["y"]] if p["x"] is not None else [p["lon"], p["lat"]]
     names += [p["emission"], p["sector"]]
     names += [c for c in (p["region"], p["id"]) if c]
-    return names
+    rsd = rsd_column(cfg)
+    return names if rsd is None or rsd in names else [*names, rsd]
 
 
 #: Target rows per partition when grouping Parquet row groups.
@@ -152,6 +158,7 @@ def _summary(
     ledger = Ledger()
     pts = _partition_points(df, i, cfg, polygons, ledger)
     out: dict[str, Any] = {"lonlat": finite_bounds(*pts.lonlat()) if crs is None else None}
+    out["rows"] = len(df)
     if crs is not None:
         x, y = pts.project(crs)
         out["xy"] = finite_bounds(x, y)
@@ -182,9 +189,18 @@ def _tile_frame(
     grid: Grid,
     keys: pd.MultiIndex | None,
     valid: np.ndarray | None,
+    row0: int | None = None,
+    with_cell: bool = False,
 ) -> pd.DataFrame:
-    """Per point of one partition: tile, cell inside the tile, coefficient row, order."""
+    """Per point of one partition: tile, cell inside the tile, coefficient row, order; and
+    with ``row0`` (the partition's first input row, under ``[uncertainty]``) the members'
+    ``sigma`` and ``draw`` (:func:`footgrid.execution.ensemble.point_draws`)."""
     pts = _partition_points(df, i, cfg, polygons, Ledger())
+    draws = None
+    if row0 is not None:
+        rsd = rsd_column(cfg)
+        column = None if rsd is None else pd.to_numeric(df[rsd], errors="coerce").to_numpy()
+        draws = point_draws(cfg, pts, column, row0)
     x, y = pts.project(grid.crs)
     cell = grid.cell_index(x, y)
     seq = (np.int64(i) << _ROW_BITS) + pts.rows().astype(np.int64)
@@ -201,7 +217,7 @@ def _tile_frame(
     row, col = np.divmod(cell, grid.nx)
     ty, tx = row // grid.tile, col // grid.tile
     width = np.minimum(grid.tile, grid.nx - tx * grid.tile)
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "tile": ty * grid.n_tiles_x + tx,
             "local": (row - ty * grid.tile) * width + (col - tx * grid.tile),
@@ -210,6 +226,20 @@ def _tile_frame(
             "seq": seq,
         }
     )
+    if draws is not None:
+        frame["sigma"], frame["draw"] = draws[0][ok], draws[1][ok]
+    if with_cell:
+        frame["cell"] = cell
+    return frame
+
+
+def _hub_frame(frame: pd.DataFrame, hub_cells: np.ndarray, hub_of: np.ndarray) -> pd.DataFrame:
+    """The points of one tile frame inside hubs (cells ``hub_cells``, sorted), with their hub."""
+    cell = frame["cell"].to_numpy()
+    at = np.minimum(np.searchsorted(hub_cells, cell), max(hub_cells.size - 1, 0))
+    inside = hub_cells[at] == cell if hub_cells.size else np.zeros(cell.size, dtype=bool)
+    out = frame.loc[inside, ["tile", "seq", "emission", "sigma", "draw"]]
+    return out.assign(hub=hub_of[at[inside]])
 
 
 def _blocks(frame: pd.DataFrame, spec: BlockSpec, skip: frozenset[BlockId]) -> dict:
@@ -219,6 +249,12 @@ def _blocks(frame: pd.DataFrame, spec: BlockSpec, skip: frozenset[BlockId]) -> d
     local = np.ascontiguousarray(frame["local"].to_numpy(), dtype=np.int64)
     key = np.ascontiguousarray(frame["key"].to_numpy(), dtype=np.int64)
     e = np.ascontiguousarray(frame["emission"].to_numpy(), dtype=np.float64)
+    draws = None
+    if "sigma" in frame:
+        draws = (
+            np.ascontiguousarray(frame["draw"].to_numpy(), dtype=np.int64),
+            np.ascontiguousarray(frame["sigma"].to_numpy(), dtype=np.float64),
+        )
     starts = np.flatnonzero(np.r_[True, tiles[1:] != tiles[:-1]]) if len(tiles) else []
     ends = np.r_[starts[1:], len(tiles)] if len(tiles) else []
     out: dict[BlockId, np.ndarray] = {}
@@ -227,6 +263,9 @@ def _blocks(frame: pd.DataFrame, spec: BlockSpec, skip: frozenset[BlockId]) -> d
         rows, cols = spec.grid.tile_slices(t)
         size = (rows.stop - rows.start) * (cols.stop - cols.start)
         pts = group_by_cell(local[s:t_end], key[s:t_end], e[s:t_end], size)
+        if draws is not None:  # (cells, starts, key, emission, sigma, draw)
+            grouped = group_by_cell(local[s:t_end], draws[0][s:t_end], draws[1][s:t_end], size)
+            pts = (*pts, grouped[3], grouped[2])
         for b in spec.blocks_of_tile(t, skip):
             out[b] = spec.compute(b, pts)
     return out
@@ -287,6 +326,49 @@ class PartitionedPlan(Plan):
         self._polygons = polygons
         self._keys = None if att is None else att.keys
         self._valid = None if att is None else att.valid
+        #: Each partition's first input row (the draw ids of independent sources).
+        self._rows0 = np.cumsum([0] + [int(s["rows"]) for s in first])[:-1].tolist()
+        if cfg.uncertainty is not None:
+            self.ensemble = Ensemble(cfg, None, member_coef(cfg, att), self._hub_points)
+
+    def _frames(self, with_draws: bool, with_cell: bool = False) -> list[Any]:
+        """One delayed :func:`_tile_frame` per partition."""
+        return [
+            dask.delayed(_tile_frame)(
+                p,
+                i,
+                self.cfg,
+                self._polygons,
+                self.grid,
+                self._keys,
+                self._valid,
+                self._rows0[i] if with_draws else None,
+                with_cell,
+            )
+            for i, p in enumerate(self._parts)
+        ]
+
+    def _hub_points(self, labels: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
+        """(hub, emission, sigma, draw) of the points in ``labels`` > 0, in tile then input
+        order (as the in-memory plan's), from a second read of the partitions.
+
+        Run on local threads: the run's scheduler is closed when the ensemble finishes.
+        """
+        flat = labels.ravel()
+        hub_cells = np.flatnonzero(flat > 0)
+        hub_of = flat[hub_cells].astype(np.int32)
+        tasks = [dask.delayed(_hub_frame)(f, hub_cells, hub_of) for f in self._frames(True, True)]
+        kwargs = {"scheduler": "threads", "num_workers": self.scheduler.threads}
+        parts = [p for p in dask.compute(*tasks, **kwargs) if len(p)]
+        if not parts:
+            return
+        frame = pd.concat(parts).sort_values(["tile", "seq"], kind="stable")
+        yield (
+            np.ascontiguousarray(frame["hub"].to_numpy(), dtype=np.int32),
+            np.ascontiguousarray(frame["emission"].to_numpy(), dtype=np.float64),
+            np.ascontiguousarray(frame["sigma"].to_numpy(), dtype=np.float64),
+            np.ascontiguousarray(frame["draw"].to_numpy(), dtype=np.int64),
+        )
 
     def compute_blocks(
         self, path: str, skip: frozenset[BlockId], progress: bool
@@ -301,12 +383,11 @@ class PartitionedPlan(Plan):
                 "seq": np.array([], dtype=np.int64),
             }
         )
-        frames = [
-            dask.delayed(_tile_frame)(
-                p, i, self.cfg, self._polygons, self.grid, self._keys, self._valid
-            )
-            for i, p in enumerate(self._parts)
-        ]
+        ensemble = self.ensemble is not None
+        if ensemble:
+            meta["sigma"] = np.array([], dtype=np.float64)
+            meta["draw"] = np.array([], dtype=np.int64)
+        frames = self._frames(ensemble)
         tiled = dd.from_delayed(frames, meta=meta, verify_meta=False)
         shuffled = tiled.shuffle("tile", npartitions=max(1, len(self._parts)))
         spec = self.spec(path)

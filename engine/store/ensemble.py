@@ -3,8 +3,11 @@
 An ensemble store is a deterministic store plus, for ``footprint`` and ``emissions``, the
 ``_mean``, ``_std`` (sample, ddof 1) and ``_quantile`` rasters (a leading ``quantile``
 dimension), chunked like their deterministic array, and per member the headline scalars:
-``member_footprint_total(member, consumer)``, ``member_emissions_total(member)`` and
-``member_foreign_share(member)``.
+``member_footprint_total(member, consumer)``, ``member_emissions_total(member)``,
+``member_foreign_share(member)``, ``member_area_share(member, fraction)`` (smallest share of
+territory area holding each fraction of the emissions), ``member_held(member, lorenz_area)``
+(each member's Lorenz curve, densest land first) and ``member_hub_total(member, hub)`` (the
+emissions of the deterministic hubs, whose totals are ``hub_total(hub)``).
 """
 
 from __future__ import annotations
@@ -79,6 +82,31 @@ def journal_members(path: str, label: str, sums: np.ndarray) -> None:
         os.close(fd)
 
 
+def journal_histogram(path: str, label: str, hist: np.ndarray) -> None:
+    """Record the members' density histogram of emission block ``label`` (sparse, ``.npz``).
+
+    Written (atomically: a temporary file renamed) before the block's members' totals.
+    """
+    folder = os.path.join(path, MEMBERS_DIR)
+    os.makedirs(folder, exist_ok=True)
+    flat = hist.ravel()
+    where = np.flatnonzero(flat)
+    name = os.path.join(folder, f"hist-{label}.npz")
+    tmp = f"{name}.{socket.gethostname()}-{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        np.savez(fh, shape=np.asarray(hist.shape), where=where, values=flat[where])
+    os.replace(tmp, name)
+
+
+def member_histograms(path: Path, labels: list[str], shape: tuple[int, ...]) -> np.ndarray:
+    """The sum of the recorded histograms of blocks ``labels`` (in that order), dense."""
+    out = np.zeros(int(np.prod(shape)))
+    for label in labels:
+        with np.load(path / MEMBERS_DIR / f"hist-{label}.npz") as f:
+            out[f["where"]] += f["values"]
+    return out.reshape(shape)
+
+
 def member_sums(path: Path) -> dict[str, np.ndarray]:
     """The members' totals of every block recorded in the store in progress at ``path``."""
     out: dict[str, np.ndarray] = {}
@@ -104,6 +132,7 @@ def write_members(path: Path, data: dict[str, tuple[tuple[str, ...], Any]], n: i
     """
     group = zarr.open_group(path, mode="r+", zarr_format=3)
     arrays = {"member": (("member",), np.arange(n, dtype=np.int64)), **data}
+    coords = {name for name, (dims, _) in arrays.items() if dims == (name,)}
     for name, (dims, values) in arrays.items():
         values = np.asarray(values)
         arr = group.create_array(
@@ -115,6 +144,6 @@ def write_members(path: Path, data: dict[str, tuple[tuple[str, ...], Any]], n: i
             overwrite=True,
         )
         arr[...] = values
-        if name != "member":
+        if name not in coords:
             arr.attrs["long_name"] = name.replace("_", " ")
     shutil.rmtree(path / MEMBERS_DIR, ignore_errors=True)

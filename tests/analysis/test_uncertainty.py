@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 import footgrid
+from footgrid.analysis.concentration import area_share_holding
 from footgrid.analysis.report import write_report
-from footgrid.analysis.uncertainty import share_ranges
+from footgrid.analysis.uncertainty import area_share_ranges, hub_ranges, share_ranges
 from tests.helpers.cases import make_case
 
 
@@ -32,8 +33,29 @@ def test_ensemble_report_has_share_ranges_and_a_cv_map(tmp_path):
         assert row["low"] < row["mean"] < row["high"]
     foreign = by_name.loc["foreign share"]
     np.testing.assert_allclose(foreign["mean"], ds.member_foreign_share.values.mean(), rtol=1e-12)
+    # Area shares: the exact deterministic one, the members' range by numpy on the store.
+    areas = area_share_ranges(ds)
+    exact = area_share_holding(
+        ds.emissions.values, ds.cell_area.values, [0.5, 0.75, 0.9], mask=ds.territory.values
+    )
+    np.testing.assert_allclose(areas["deterministic"], exact, rtol=1e-12)
+    members = ds.member_area_share.values
+    np.testing.assert_allclose(areas["low"], np.percentile(members, 5, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(areas["high"], np.percentile(members, 95, axis=0), rtol=1e-12)
+    assert (areas["low"] < areas["high"]).all()
+    hubs = hub_ranges(ds)
+    assert len(hubs) == ds.sizes["hub"] > 0
+    np.testing.assert_allclose(hubs["mean"], ds.member_hub_total.values.mean(axis=0))
     index = write_report(ds, tmp_path / "report")
     html = index.read_text()
     assert "Uncertainty" in html and "uncertainty_cv.png" in html
-    for name in ("uncertainty_cv.png", "uncertainty_shares.png", "uncertainty_shares.csv"):
-        assert (tmp_path / "report" / name).stat().st_size > 0
+    assert "uncertainty_lorenz.png" in html and "of the territory holds 75 %" in html
+    for name in (
+        "uncertainty_cv.png",
+        "uncertainty_shares.png",
+        "uncertainty_shares.csv",
+        "uncertainty_lorenz.png",
+        "uncertainty_area_shares.csv",
+        "uncertainty_hubs.csv",
+    ):
+        assert (tmp_path / "report" / name).stat().st_size > 0  # fmt: skip
