@@ -31,6 +31,9 @@ def test_demo_prints_the_headline_and_writes_the_report(demo):
     assert (out / "report" / "map_foreign.png").stat().st_size > 10_000
     # the hubs' rank among national totals, with where those totals come from
     assert "If the hubs were a country" in html and "Global Carbon Budget" in html
+    # the page links the nest report of the demo's MRIO, and the link resolves
+    assert 'href="../nest_report.md"' in html
+    assert (out / "report" / "../nest_report.md").resolve().read_text().strip()
 
 
 def test_demo_territory_is_the_real_land_and_hubs_are_coastal(demo):
