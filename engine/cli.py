@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import gc
 import logging
+import os
 import sys
 import time
 import warnings
@@ -355,6 +356,12 @@ def console() -> int:
     status = main()
     sys.stdout.flush()
     sys.stderr.flush()
+    if status == 130:
+        # Ctrl-C, already reported and cleaned up (locks, staged stores: main's finally
+        # blocks). os._exit: a KeyboardInterrupt caught inside exec() of a string (code that
+        # libraries build while they import) leaves CPython's "unhandled Ctrl-C" flag set, and
+        # the interpreter would end by SIGINT (status -2) instead of 130.
+        os._exit(130)
     gc.freeze()
     return status
 
