@@ -77,23 +77,15 @@ def read_polygons(
             key=path_key,
             fix="give a vector file GDAL can read, or GeoParquet",
         ) from exc
-    if field == gdf.geometry.name:
+    if field == gdf.geometry.name or field not in gdf.columns:
         present = [c for c in gdf.columns if c != gdf.geometry.name]
-        raise InputError(
-            f"{field!r} is the polygons' geometry column, not a label field; fields present: "
-            f"{', '.join(map(str, present)) or 'none'}",
-            file=path,
-            column=field,
-            key=field_key,
-            fix="pass --field with one of the listed fields"
-            if cli
-            else "set [regions] field to the attribute holding the MRIO region label",
+        what = (
+            f"{field!r} is the polygons' geometry column, not a label field"
+            if field == gdf.geometry.name
+            else f"the polygons have no field {field!r}"
         )
-    if field not in gdf.columns:
-        present = [c for c in gdf.columns if c != gdf.geometry.name]
         raise InputError(
-            f"the polygons have no field {field!r}; fields present: "
-            f"{', '.join(map(str, present)) or 'none'}",
+            f"{what}; fields present: {', '.join(map(str, present)) or 'none'}",
             file=path,
             column=field,
             key=field_key,
