@@ -2,10 +2,11 @@
 
 A tile's points are first grouped by cell (``group_by_cell``, a stable counting sort, once per
 tile); every block of that tile then walks the occupied cells in order, sums each cell's points
-into a few registers (one per block column) and writes them into ``out``, which the caller
-keeps all-zero elsewhere. At 1 km fewer than a fifth of a tile's cells hold points, and the
-points of a cell are contiguous, so a block reads its inputs once, in order, and writes each
-occupied cell once (summing in input order per cell, as a scatter-add would).
+into a few registers (one per block column) and writes them side by side into ``out``
+(cell-major, the store's chunk layout), which the caller keeps all-zero elsewhere. At 1 km
+fewer than a fifth of a tile's cells hold points, and the points of a cell are contiguous, so
+a block reads its inputs once, in order, and writes each occupied cell once (summing in input
+order per cell, as a scatter-add would).
 """
 
 from __future__ import annotations
@@ -78,13 +79,17 @@ def attribute_block(
     emission: np.ndarray,
     coef: np.ndarray,
     col0: int,
+    width: int,
     out: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Footprint of one (consumer chunk × tile) block, accumulated in float64.
+    """Footprint of one (consumer chunk × tile) block, accumulated in float64, cell-major.
 
-    ``out[j, cells[s]] = Σ_p emission[p] * coef[key[p], col0 + j]`` over the points ``p`` of
-    cell ``s`` (``starts[s]:starts[s+1]``), for ``j`` in ``range(out.shape[0])``; points with
-    ``key[p] < 0`` are skipped. Only the occupied cells of ``out`` are written: the caller
+    Column ``j`` of the block (``coef`` column ``col0 + j``, ``j < width``) is written to
+    ``out[j // L, cell, j % L]`` with ``L = out.shape[2]``:
+    ``Σ_p emission[p] * coef[key[p], col0 + j]`` over the points ``p`` of cell ``s``
+    (``starts[s]:starts[s+1]``); points with ``key[p] < 0`` are skipped. Each ``out[g]`` is one
+    store chunk's layers side by side per cell (the store's cell-major chunk layout), so a cell's
+    values are written contiguously. Only the occupied cells of ``out`` are written: the caller
     passes ``out`` all-zero (and may zero it again with :func:`clear_cells`).
 
     Parameters
@@ -95,8 +100,10 @@ def attribute_block(
         (n_keys, n_columns) coefficients: the columns are consumer × category, flattened.
     col0
         The block's first column in ``coef``.
+    width
+        The block's columns (``<= out.shape[0] * out.shape[2]``).
     out
-        (width, n_cells) output (float32 or float64), zero on entry.
+        (groups, n_cells, L) output (float32 or float64), zero on entry.
 
     Returns
     -------
@@ -104,7 +111,9 @@ def attribute_block(
         Per column, the float64 total and the total of absolute cell values (zero means the
         column's raster is all zeros).
     """
-    width = out.shape[0]
+    n_groups, _, group = out.shape
+    if width > n_groups * group:
+        raise ValueError("attribute_block: out has fewer columns than width")
     acc = np.zeros(width, dtype=np.float64)
     sums = np.zeros(width, dtype=np.float64)
     abs_sums = np.zeros(width, dtype=np.float64)
@@ -123,11 +132,15 @@ def attribute_block(
             for j in range(width):
                 acc[j] += e * row[j]
         c = cells[s]
-        for j in range(width):
-            v = acc[j]
-            out[j, c] = v
-            sums[j] += v
-            abs_sums[j] += abs(v)
+        for g in range(n_groups):
+            j0 = g * group
+            n = min(group, width - j0)
+            dst = out[g, c]
+            for jj in range(n):
+                v = acc[j0 + jj]
+                dst[jj] = v
+                sums[j0 + jj] += v
+                abs_sums[j0 + jj] += abs(v)
     return sums, abs_sums
 
 
@@ -152,7 +165,10 @@ def emission_block(
 
 @ngjit
 def clear_cells(out: np.ndarray, cells: np.ndarray) -> None:
-    """``out[:, cells] = 0``: makes a block written by the kernels above all-zero again."""
-    for j in range(out.shape[0]):
+    """``out[:, cells, :] = 0`` for a (groups, n_cells, L) block: all-zero again after the
+    kernels above (the emission raster is the block of shape (1, n_cells, 1))."""
+    for g in range(out.shape[0]):
         for s in range(cells.shape[0]):
-            out[j, cells[s]] = 0
+            dst = out[g, cells[s]]
+            for j in range(dst.shape[0]):
+                dst[j] = 0

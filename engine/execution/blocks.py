@@ -132,14 +132,14 @@ _SCRATCH = _Scratch()
 
 
 @contextlib.contextmanager
-def _zeroed(shape: tuple[int, int], dtype: str, cells: np.ndarray) -> Iterator[np.ndarray]:
-    """An all-zero ``shape`` array of this thread, zeroed again on exit.
+def _zeroed(shape: tuple[int, int, int], dtype: str, cells: np.ndarray) -> Iterator[np.ndarray]:
+    """An all-zero (groups, n_cells, L) array of this thread, zeroed again on exit.
 
-    The kernels write only ``[:, cells]``, so zeroing those entries again is enough: no block
-    pays for a fresh zero-filled array (8 MB per block of 8 consumers at tile 512). After an
-    error the buffer is dropped instead of reused.
+    The kernels write only ``[:, cells, :]``, so zeroing those entries again is enough: no
+    block pays for a fresh zero-filled array (8 MB per block of 8 consumers at tile 512). After
+    an error the buffer is dropped instead of reused.
     """
-    n = shape[0] * shape[1]
+    n = int(np.prod(shape))
     buf = _SCRATCH.free.pop(dtype, None)
     if buf is None or buf.size < n:
         buf = np.zeros(max(n, buf.size if buf is not None else 0), dtype=dtype)
@@ -185,6 +185,11 @@ def compute_block(spec: BlockSpec, block: BlockId, pts: tuple) -> np.ndarray:
     return spec.compute(block, pts)
 
 
+def align_up(n: int, k: int) -> int:
+    """``n`` rounded up to a multiple of ``k``: block consumer ranges cover whole store chunks."""
+    return -(-n // k) * k
+
+
 def consumer_chunks(n_consumers: int, size: int) -> list[slice]:
     """The consumer ranges of footprint blocks: ``size`` consumers each, the last one shorter."""
     return [slice(c, min(c + size, n_consumers)) for c in range(0, n_consumers, size)]
@@ -205,6 +210,8 @@ class BlockSpec:
     n_categories: int
     consumer_chunk: int
     dtype: str
+    #: Consumers per Zarr chunk of ``footprint`` (``consumer_chunk`` is a multiple of it).
+    chunk_consumers: int
 
     @property
     def chunks(self) -> list[slice]:
@@ -229,21 +236,29 @@ class BlockSpec:
         h, w = rows.stop - rows.start, cols.stop - cols.start
         cells, starts, key, emission = pts
         if not block.is_footprint:
-            with _zeroed((1, h * w), self.dtype, cells) as out:
-                total = emission_block(cells, starts, emission, out[0])
+            with _zeroed((1, h * w, 1), self.dtype, cells) as out:
+                total = emission_block(cells, starts, emission, out.reshape(h * w))
                 written = store.write_block(self.path, "emissions", (rows, cols), out.reshape(h, w))
             sums = np.array([total])
         else:
             consumers = self.chunks[block.chunk]
             n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
-            with _zeroed((n_cons * n_cat, h * w), self.dtype, cells) as out:
+            k = self.chunk_consumers  # consumers per store chunk: one group of ``out`` each
+            n_groups = -(-n_cons // k)
+            with _zeroed((n_groups, h * w, k * n_cat), self.dtype, cells) as out:
                 sums, abs_sums = attribute_block(
-                    cells, starts, key, emission, self.coef, consumers.start * n_cat, out
-                )
-                cube = out.reshape(n_cons, n_cat, h, w)
+                    cells, starts, key, emission, self.coef, consumers.start * n_cat,
+                    n_cons * n_cat, out,
+                )  # fmt: skip
                 nonzero = abs_sums.reshape(n_cons, n_cat).sum(axis=1) > 0
-                index = (consumers, slice(None), rows, cols)
-                written = store.write_block(self.path, "footprint", index, cube, nonzero)
+                written = []
+                for g in range(n_groups):
+                    a, b = g * k, min((g + 1) * k, n_cons)
+                    # (consumer, category, y, x) view of the group's cell-major layers
+                    cube = out[g].reshape(h, w, k, n_cat)[:, :, : b - a].transpose(2, 3, 0, 1)
+                    span = slice(consumers.start + a, consumers.start + b)
+                    index = (span, slice(None), rows, cols)
+                    written += store.write_block(self.path, "footprint", index, cube, nonzero[a:b])
         store.journal_block(self.path, block.label, sums.tolist(), written)
         return sums
 
@@ -260,4 +275,5 @@ class BlockSpec:
 
     def __dask_tokenize__(self) -> tuple:
         return (BlockSpec, self.path, self.grid, self.coef, self.n_consumers,
-                self.n_categories, self.consumer_chunk, self.dtype)  # fmt: skip
+                self.n_categories, self.consumer_chunk, self.dtype,
+                self.chunk_consumers)  # fmt: skip

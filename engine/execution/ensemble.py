@@ -26,7 +26,14 @@ import zarr
 from footgrid import store
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError
-from footgrid.execution.blocks import BlockId, BlockSpec, TiledPoints, consumer_chunks, partition
+from footgrid.execution.blocks import (
+    BlockId,
+    BlockSpec,
+    TiledPoints,
+    align_up,
+    consumer_chunks,
+    partition,
+)
 from footgrid.execution.ensemble_scalars import (
     FRACTIONS,
     LORENZ_AREA,
@@ -288,7 +295,9 @@ class Ensemble:
         """The ensemble counterpart of the plan's block spec ``base``."""
         kept = {f.name: getattr(base, f.name) for f in fields(BlockSpec)}
         wide = ENSEMBLE_COLUMNS // max(base.n_categories, 1)
-        kept["consumer_chunk"] = max(base.consumer_chunk, min(wide, base.n_consumers))
+        kept["consumer_chunk"] = align_up(
+            max(base.consumer_chunk, min(wide, base.n_consumers)), base.chunk_consumers
+        )
         return EnsembleSpec(
             **kept,
             members=self.members,

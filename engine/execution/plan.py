@@ -21,12 +21,13 @@ import pyproj
 from footgrid import store
 from footgrid.config import Config
 from footgrid.errors import ConfigError, InputError
-from footgrid.execution.blocks import BlockId, BlockSpec
+from footgrid.execution.blocks import BlockId, BlockSpec, align_up
 from footgrid.grid import Grid
 from footgrid.io.points import Points
 from footgrid.kernels.binning import finite_extent
 from footgrid.ledger import Ledger
 from footgrid.mrio.attribution import Attribution
+from footgrid.store.layout import footprint_chunk_consumers
 
 Bounds = tuple[float, float, float, float]
 
@@ -66,14 +67,17 @@ class Plan(abc.ABC):
 
     def spec(self, path: str) -> BlockSpec:
         """What every block of this plan needs, writing into the store at ``path``."""
+        n_cons, n_cat = len(self.layout.consumers), len(self.layout.categories)
+        k = footprint_chunk_consumers(n_cons, n_cat, self.cfg.output["zarr_format"])
         spec = BlockSpec(
             path,
             self.grid,
             self.coef,
-            len(self.layout.consumers),
-            len(self.layout.categories),
-            self.cfg.compute["consumer_chunk"],
+            n_cons,
+            n_cat,
+            align_up(self.cfg.compute["consumer_chunk"], k),
             self.layout.dtype,
+            k,
         )
         return spec if self.ensemble is None else self.ensemble.spec(spec)
 

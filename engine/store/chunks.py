@@ -20,12 +20,14 @@ class ChunkWriter:
 
     zarr-python spends milliseconds of Python per chunk (under the GIL, on one event-loop
     thread), and a tile of 50 consumers is 50 chunks. Our arrays use one fixed codec chain
-    (little-endian bytes + Zstandard, no checksum), so a chunk is ``zstd(block.tobytes())``
-    written to ``c/<i>/<j>/...``, with the GIL released while compressing: the same files as
-    zarr-python's, several times faster. The array's metadata is checked against that chain
-    when the writer is made; any other layout is written through zarr-python instead, and a
-    warning on the ``footgrid`` logger says so. Chunks equal to the fill value are not written
-    (as zarr does by default).
+    (an optional transpose, little-endian bytes + Zstandard, no checksum), so a chunk is
+    ``zstd(block.transpose(order).tobytes())`` written to ``c/<i>/<j>/...``, with the GIL
+    released while compressing: the same files as zarr-python's, several times faster. A block
+    already laid out in the transposed order (a transposed view of a C-contiguous buffer, as
+    the footprint kernels fill it) is compressed without a copy. The array's metadata is
+    checked against that chain when the writer is made; any other layout is written through
+    zarr-python instead, and a warning on the ``footgrid`` logger says so. Chunks equal to the
+    fill value are not written (as zarr does by default).
     A run killed while writing may leave a torn chunk, but only in a block that is not yet
     marked done (the marker is written after the block), so ``--resume`` rewrites it.
     """
@@ -33,6 +35,8 @@ class ChunkWriter:
     def __init__(self, path: str, name: str) -> None:
         self.sep: str
         self.prefix: tuple[str, ...]
+        #: Axis order of the stored chunk (Zarr v3 transpose codec); None: as the array's.
+        self.order: tuple[int, ...] | None = None
         self.root = os.path.join(path, name)
         self.name = name
         self._folders: set[str] = set()
@@ -46,12 +50,16 @@ class ChunkWriter:
         self.dtype = np.dtype(meta["data_type"]).newbyteorder("<")
         self.fill = meta["fill_value"]
         codecs = [(c["name"], c.get("configuration", {})) for c in meta["codecs"]]
+        if codecs and codecs[0][0] == "transpose":
+            self.order = tuple(int(i) for i in codecs[0][1]["order"])
+            codecs = codecs[1:]
         sep = meta["chunk_key_encoding"].get("configuration", {}).get("separator", "/")
         self.direct = (
             meta["chunk_key_encoding"]["name"] == "default"
             and sep == "/"
             and meta["chunk_grid"]["name"] == "regular"
             and len(codecs) == 2
+            and (self.order is None or sorted(self.order) == list(range(len(self.chunks))))
             and codecs[0] == ("bytes", {"endian": "little"})
             and codecs[1][0] == "zstd"
             and not codecs[1][1].get("checksum", False)
@@ -121,6 +129,7 @@ class ChunkWriter:
         # ``nonzero`` speaks for whole entries of the first axis: it settles a chunk alone only
         # when the block is one chunk along every other axis.
         whole = all(k == 1 for k in counts[1:])
+        stored = self.chunks if self.order is None else tuple(self.chunks[i] for i in self.order)
         for pos in np.ndindex(*counts):
             sub = tuple(
                 slice(p * c, min((p + 1) * c, n))
@@ -131,8 +140,10 @@ class ChunkWriter:
             part = block[sub]
             if (nonzero is None or not whole) and not part.any():
                 continue
-            if part.shape != self.chunks:  # edge chunks are stored padded to the full shape
-                full = np.zeros(self.chunks, dtype=self.dtype)
+            if self.order is not None:
+                part = part.transpose(self.order)
+            if part.shape != stored:  # edge chunks are stored padded to the full shape
+                full = np.zeros(stored, dtype=self.dtype)
                 full[tuple(slice(0, n) for n in part.shape)] = part
                 part = full
             data = self.codec.encode(np.ascontiguousarray(part, dtype=self.dtype))

@@ -57,7 +57,8 @@ def test_footprint_equals_brute_force_and_conserves(tmp_path):
     assert ds.attrs["mass_balance_residual"] == pytest.approx(0, abs=1e-6)
     assert list(ds.consumer.values) == REGIONS
     assert list(ds.category.values) == CATEGORIES
-    assert ds.footprint.encoding["chunks"] == (1, 3, 16, 16)
+    # 8 // 3 categories = 2 consumers per chunk, stored cell-major (transpose codec)
+    assert ds.footprint.encoding["chunks"] == (2, 3, 16, 16)
 
 
 def test_float64_output_equals_brute_force_tightly(tmp_path):

@@ -26,7 +26,7 @@ def _case(n: int, n_layers: int, seed: int = 0):
     key = rng.integers(0, 30, n)
     emission = rng.random(n)
     coef = rng.random((30, n_layers))
-    spec = BlockSpec("/nowhere", g, coef, n_layers, 1, 4, "float32")
+    spec = BlockSpec("/nowhere", g, coef, n_layers, 1, 4, "float32", 4)
     return g, cell, key, emission, spec
 
 

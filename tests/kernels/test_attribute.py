@@ -24,13 +24,14 @@ def tile_case(draw):
     coef = rng.uniform(-0.2, 1.0, (n_keys, n_cols))  # negative: EXIOBASE-like inventory change
     col0 = draw(st.integers(0, n_cols - 1))
     width = draw(st.integers(1, n_cols - col0))
-    return n_cells, local, key, e, coef, col0, width
+    group = draw(st.integers(1, width))  # layers per store chunk: out is (groups, cells, group)
+    return n_cells, local, key, e, coef, col0, width, group
 
 
 @settings(max_examples=150, deadline=None)
 @given(tile_case(), st.sampled_from(["float32", "float64"]))
 def test_block_kernels_equal_dense_numpy(case, dtype):
-    n_cells, local, key, e, coef, col0, width = case
+    n_cells, local, key, e, coef, col0, width, group = case
     cells, starts, key_g, e_g = group_by_cell(local, key, e, n_cells)
     np.testing.assert_array_equal(cells, np.unique(local))
     # the grouping is numpy's stable sort by cell
@@ -43,9 +44,16 @@ def test_block_kernels_equal_dense_numpy(case, dtype):
     ok = key >= 0
     for j in range(width):
         np.add.at(ref[j], local[ok], e[ok] * coef[key[ok], col0 + j])
-    out = np.zeros((width, n_cells), dtype=dtype)
-    sums, abs_sums = attribute_block(cells, starts, key_g, e_g, coef, col0, out)
-    np.testing.assert_allclose(out, ref.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-12)
+    n_groups = -(-width // group)
+    out = np.zeros((n_groups, n_cells, group), dtype=dtype)
+    sums, abs_sums = attribute_block(cells, starts, key_g, e_g, coef, col0, width, out)
+    # column j is out[j // group, :, j % group]; the padding of the last group stays zero
+    padded = np.zeros((n_groups * group, n_cells))
+    padded[:width] = ref
+    cell_major = padded.reshape(n_groups, group, n_cells).transpose(0, 2, 1)
+    np.testing.assert_allclose(
+        out, cell_major.astype(dtype), rtol=1e-6 if dtype == "float32" else 1e-12
+    )
     np.testing.assert_allclose(sums, ref.sum(axis=1), rtol=1e-10, atol=1e-9)
     np.testing.assert_allclose(abs_sums, np.abs(ref).sum(axis=1), rtol=1e-10, atol=1e-9)
 
@@ -56,7 +64,7 @@ def test_block_kernels_equal_dense_numpy(case, dtype):
     assert np.isclose(total, em_ref.sum(), rtol=1e-12)
 
     clear_cells(out, cells)
-    clear_cells(em.reshape(1, -1), cells)
+    clear_cells(em.reshape(1, -1, 1), cells)
     assert not out.any() and not em.any()
 
 
@@ -65,17 +73,17 @@ def test_scratch_buffer_is_zero_for_every_block_and_dropped_after_an_error():
     for n_cells in (64, 16, 100):  # shapes of different sizes share one buffer
         local = rng.integers(0, n_cells, 50)
         cells, starts, key, e = group_by_cell(local, np.zeros(50, np.int64), np.ones(50), n_cells)
-        with tiles._zeroed((3, n_cells), "float32", cells) as out:
+        with tiles._zeroed((1, n_cells, 3), "float32", cells) as out:
             assert not out.any()
-            attribute_block(cells, starts, key, e, np.ones((1, 3)), 0, out)
+            attribute_block(cells, starts, key, e, np.ones((1, 3)), 0, 3, out)
             assert out.any()
-    with tiles._zeroed((2, 10), "float32", cells[:0]) as out:
+    with tiles._zeroed((2, 10, 1), "float32", cells[:0]) as out:
         assert not out.any()
     try:
-        with tiles._zeroed((2, 10), "float32", cells[:0]) as out:
+        with tiles._zeroed((2, 10, 1), "float32", cells[:0]) as out:
             out[0, 3] = 1.0  # written outside ``cells``: only safe because the error drops it
             raise RuntimeError("boom")
     except RuntimeError:
         pass
-    with tiles._zeroed((2, 10), "float32", cells[:0]) as out:
+    with tiles._zeroed((2, 10, 1), "float32", cells[:0]) as out:
         assert not out.any()
