@@ -40,6 +40,16 @@ log = logging.getLogger("footgrid")
 #: the solution would have lost more than about 12 of its 16 significant digits.
 RCOND_MIN = 1e-12
 
+#: From this many active rows on, (I - A) is factorised in float32 and the float64 solution is
+#: recovered by iterative refinement (:func:`_mixed_solve`): the float32 LU costs half the
+#: float64 one, which dominates at EXIOBASE size (9 800 rows: 4 s instead of 8 s on 2 cores).
+MIXED_MIN_ROWS = 2000
+#: Largest estimated condition number (1-norm) for which the float32 factorisation is used:
+#: each refinement step then shrinks the error by about cond * 6e-8 < 1e-3.
+MIXED_MAX_COND = 1e4
+#: Refinement steps before falling back to the float64 factorisation.
+MIXED_MAX_STEPS = 10
+
 #: Bump when the cached layout or the arithmetic changes, so old cache files are not reused.
 _CACHE_VERSION = b"footgrid-coefficients-v1"
 
@@ -191,12 +201,18 @@ def attribution_coefficients(
     allow_negative_y: bool = False,
     check: bool = True,
     x: np.ndarray | None = None,
+    precision: str = "auto",
 ) -> np.ndarray:
     """Attribution coefficients M = diag(x)^-1 · L · Y, shape (n, m), float64.
 
     L·Y is obtained by LU-factorising (I - A) and solving (I - A) X = Y (LAPACK getrf + getrs,
     about a third of the work of forming L explicitly as pymrio's ``calc_L`` does). Rows with
     x = 0 are all zero and are left out of the factorisation; every other row sums to 1.
+
+    From :data:`MIXED_MIN_ROWS` rows on, the factorisation is done in float32 and the solution
+    refined in float64 until it is as accurate as a float64 solve (mixed-precision iterative
+    refinement, the scheme of LAPACK's ``dsgesv``; Buttari et al. 2007); a badly conditioned
+    (I - A) or a refinement that does not converge falls back to the float64 factorisation.
 
     Parameters
     ----------
@@ -209,6 +225,10 @@ def attribution_coefficients(
         did, e.g. :func:`footgrid.mrio.tables.load_mrio`.
     x
         Total output ``Z·1 + Y·1`` when the caller already has it (with ``check=False``).
+    precision
+        ``"auto"`` (mixed from :data:`MIXED_MIN_ROWS` rows on), ``"double"`` (always the
+        float64 factorisation) or ``"mixed"`` (float32 factorisation + float64 refinement
+        whatever the size, with the same fallback).
 
     Returns
     -------
@@ -243,7 +263,12 @@ def attribution_coefficients(
     # solve the transposed system (trans=1), i.e. (I - A) X = Y.
     IA = Za * (-inv_x)[np.newaxis, :]
     IA.flat[:: IA.shape[0] + 1] += 1.0
-    X = _lu_solve_checked(IA, Ya)
+    if precision not in ("auto", "double", "mixed"):
+        raise ValueError(f"precision must be 'auto', 'double' or 'mixed', not {precision!r}")
+    mixed = precision == "mixed" or (precision == "auto" and IA.shape[0] >= MIXED_MIN_ROWS)
+    X = _mixed_solve(IA, Ya) if mixed else None
+    if X is None:
+        X = _lu_solve_checked(IA, Ya)
     X *= inv_x[:, np.newaxis]
     if active.all():
         return np.ascontiguousarray(X)
@@ -251,12 +276,66 @@ def attribution_coefficients(
     return M
 
 
+def _inf_norm(IA: np.ndarray) -> float:
+    """||IA||_inf without an n × n temporary: the off-diagonal entries of I - A are -A <= 0."""
+    d = np.diagonal(IA)
+    return float((np.abs(d) + (d - IA.sum(axis=1))).max())
+
+
+def _mixed_solve(IA: np.ndarray, Y: np.ndarray) -> np.ndarray | None:
+    """Solve IA X = Y (C-ordered IA, kept) by a float32 LU and float64 iterative refinement.
+
+    X0 comes from the float32 factors; then R = Y - IA·X in float64, X += solve32(R), until the
+    correction is below float64 resolution. Convergence is geometric with the contraction
+    q = |D_k| / |D_{k-1}| (about cond · 6e-8), so once q < 0.1 the error left after X += D_k is
+    about q · |D_k|: the loop stops when that is below ``sqrt(n) * eps64 * |X|`` (the bound of
+    LAPACK's ``dsgesv``), which saves the last residual. Returns None (the caller uses the
+    float64 factorisation) when the factor has a zero pivot, the estimated condition number
+    exceeds :data:`MIXED_MAX_COND`, or :data:`MIXED_MAX_STEPS` steps do not converge.
+    """
+    n = IA.shape[0]
+    a32 = np.asarray(IA, dtype=np.float32).T  # Fortran view of IA^T in float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        lu, piv = scipy.linalg.lu_factor(a32, overwrite_a=True, check_finite=False)
+    if not (np.abs(np.diagonal(lu)) > 0).all():
+        log.debug("mixed-precision solve: zero pivot in float32, using the float64 factorisation")
+        return None
+    (getcon,) = scipy.linalg.lapack.get_lapack_funcs(("gecon",), (lu,))
+    rcond, info = getcon(lu, _inf_norm(IA), norm="1")
+    if info != 0 or not rcond * MIXED_MAX_COND >= 1.0:
+        log.debug("mixed-precision solve: rcond %.3g, using the float64 factorisation", rcond)
+        return None
+
+    def solve32(B: np.ndarray) -> np.ndarray:
+        return scipy.linalg.lu_solve(
+            (lu, piv), B.astype(np.float32), trans=1, check_finite=False
+        ).astype(np.float64)
+
+    tol = np.sqrt(n) * np.finfo(np.float64).eps
+    X = solve32(Y)
+    prev = 0.0
+    for step in range(MIXED_MAX_STEPS):
+        R = Y - IA @ X
+        D = solve32(R)
+        X += D
+        size = float(np.abs(D).max())
+        scale = float(np.abs(X).max())
+        q = size / prev if step > 0 and prev > 0 else np.inf
+        prev = size
+        if not (np.isfinite(size) and np.isfinite(scale)):
+            break
+        if size <= tol * scale or (q < 0.1 and q * size <= tol * scale):
+            log.debug("mixed-precision solve: converged after %d refinements", step + 1)
+            return X
+    log.debug("mixed-precision solve did not converge; using the float64 factorisation")
+    return None
+
+
 def _lu_solve_checked(IA: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Solve IA X = Y for C-ordered IA; raise MRIOError when IA is (numerically) singular."""
     a = IA.T  # Fortran-contiguous view of IA^T
-    # ||IA||_inf = ||IA^T||_1 without an n × n temporary: off-diagonal entries are -A <= 0.
-    d = np.diagonal(IA)
-    anorm_inf = float((np.abs(d) + (d - IA.sum(axis=1))).max())
+    anorm_inf = _inf_norm(IA)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
         lu, piv = scipy.linalg.lu_factor(a, overwrite_a=True, check_finite=False)

@@ -68,6 +68,60 @@ def test_random_mrio_rows_sum_to_one_and_match_inverse(
     np.testing.assert_allclose(M, explicit_inverse(Z, Y), rtol=0, atol=1e-10)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 250),
+    m=st.integers(1, 30),
+    zero_rows=st.sampled_from([0.0, 0.1]),
+    density=st.sampled_from([1.0, 0.3, 0.05]),
+)
+def test_mixed_precision_solve_is_as_accurate_as_float64(
+    seed: int, n: int, m: int, zero_rows: float, density: float
+) -> None:
+    """The float32 LU + float64 refinement (used from MIXED_MIN_ROWS rows on) against numpy's
+    float64 inverse and against footgrid's float64 solve, at float64 accuracy."""
+    Z, Y = random_mrio(seed, n, m, zero_rows, 0.0, density)
+    M = attribution_coefficients(Z, Y, precision="mixed")
+    ref = explicit_inverse(Z, Y)
+    np.testing.assert_allclose(M, ref, rtol=0, atol=1e-12 * max(1.0, np.abs(ref).max()))
+    np.testing.assert_allclose(
+        M, attribution_coefficients(Z, Y, precision="double"), rtol=0, atol=1e-13
+    )
+    x = total_output(Z, Y)
+    np.testing.assert_allclose(M[x > 0].sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_mixed_precision_converges_in_two_refinements_at_exiobase_like_conditioning(caplog):
+    # Column sums of A up to ~0.8 (as in EXIOBASE): cond(I - A) ~ 10, float32 error ~1e-6.
+    rng = np.random.default_rng(7)
+    n, m = 400, 12
+    Z = rng.random((n, n)) * (rng.random((n, n)) < 0.2)
+    Y = rng.random((n, m)) + 0.1
+    x = Z.sum(axis=1) + Y.sum(axis=1)
+    with caplog.at_level(logging.DEBUG, logger="footgrid"):
+        M = attribution_coefficients(Z, Y, precision="mixed")
+    assert "converged after 2 refinements" in caplog.text
+    assert (Z / x).sum(axis=0).max() > 0.7
+    np.testing.assert_allclose(M, explicit_inverse(Z, Y), rtol=0, atol=1e-13)
+
+
+@pytest.mark.parametrize("leak", [1e-9, 1e-5])
+def test_ill_conditioned_tables_fall_back_to_the_float64_factorisation(caplog, leak) -> None:
+    # A closed loop of two sectors that sell almost nothing to final demand: cond ~ 1/leak,
+    # beyond what a float32 factorisation can refine (1e-9: a zero pivot in float32; 1e-5:
+    # a condition estimate above MIXED_MAX_COND).
+    Z = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.2, 0.3, 0.1]])
+    Y = np.array([[leak], [leak], [1.0]])
+    with caplog.at_level(logging.DEBUG, logger="footgrid"):
+        M = attribution_coefficients(Z, Y, precision="mixed")
+    assert "using the float64 factorisation" in caplog.text
+    np.testing.assert_allclose(M, explicit_inverse(Z, Y), rtol=1e-6)
+    np.testing.assert_array_equal(M, attribution_coefficients(Z, Y, precision="double"))
+    with pytest.raises(ValueError, match="precision"):
+        attribution_coefficients(Z, Y, precision="single")
+
+
 def test_textbook_two_sector_example() -> None:
     # Miller & Blair (2009) Table 2.3: Z = [[150, 500], [200, 100]], f = [350, 1700].
     Z = np.array([[150.0, 500.0], [200.0, 100.0]])
