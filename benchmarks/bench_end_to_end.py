@@ -27,7 +27,8 @@ previous run's writeback on these 2 cores) and its pages are dropped from the pa
 Peer: the numpy baseline of issue 4 — read the firms, project, bin (floor), solve the MRIO
 (``numpy.linalg.solve``), then per consumer ``np.bincount`` of ``e * M[row, c]`` over flat cell
 ids into a dense (ny, nx) float64 array, written as float32 to a Zarr v3 array with the same
-chunking (1, 1, tile, tile) and compressor as footgrid's store.
+chunks (k consumers × 1 × tile × tile, cell-major by the transpose codec) and compressor as
+footgrid's store: the consumers of one chunk are binned, then written together.
 
 Usage::
 
@@ -225,6 +226,7 @@ def child_numpy(config: Path, resolution: float, out: Path, tile: int = 512) -> 
     import zarr
 
     from footgrid.store import COMPRESSORS
+    from footgrid.store.layout import FOOTPRINT_ORDER, footprint_chunk_consumers
 
     t1 = time.perf_counter()
     folder = config.parent
@@ -258,11 +260,13 @@ def child_numpy(config: Path, resolution: float, out: Path, tile: int = 512) -> 
         shutil.rmtree(out)
     root = zarr.open_group(out, mode="w", zarr_format=3)
     chunks = (min(tile, g.ny), min(tile, g.nx))
+    kc = footprint_chunk_consumers(len(consumers), 1)
     fp = root.create_array(
         "footprint",
         shape=(len(consumers), 1, *g.shape),
-        chunks=(1, 1, *chunks),
+        chunks=(kc, 1, *chunks),
         dtype="float32",
+        filters=(zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
         compressors=COMPRESSORS,
         fill_value=0.0,
     )
@@ -273,11 +277,16 @@ def child_numpy(config: Path, resolution: float, out: Path, tile: int = 512) -> 
     n_cells = g.nx * g.ny
     em[...] = np.bincount(cell, weights=e, minlength=n_cells).reshape(g.shape).astype(np.float32)
     sums = []
-    for c in range(len(consumers)):
-        dense = np.bincount(cell, weights=e * Mc[key, c], minlength=n_cells).reshape(g.shape)
-        sums.append(float(dense.sum()))
-        fp[c, 0] = dense.astype(np.float32)
-        del dense
+    for c0 in range(0, len(consumers), kc):
+        group = np.empty((min(kc, len(consumers) - c0), 1, *g.shape), dtype=np.float32)
+        for i in range(group.shape[0]):
+            w = e * Mc[key, c0 + i]
+            dense = np.bincount(cell, weights=w, minlength=n_cells).reshape(g.shape)
+            sums.append(float(dense.sum()))
+            group[i, 0] = dense
+            del dense
+        fp[c0 : c0 + group.shape[0]] = group
+        del group
     t3 = time.perf_counter()
     return {
         "import_s": t1 - t0,

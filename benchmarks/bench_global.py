@@ -295,6 +295,7 @@ def child_numpy(config: Path, resolution: float, n_consumers: int) -> dict[str, 
 
     from footgrid.grid import Grid
     from footgrid.store import COMPRESSORS
+    from footgrid.store.layout import FOOTPRINT_ORDER, footprint_chunk_consumers
 
     t0 = time.perf_counter()
     folder = config.parent
@@ -320,17 +321,21 @@ def child_numpy(config: Path, resolution: float, n_consumers: int) -> dict[str, 
     root = zarr.open_group(folder / "numpy.zarr", mode="w", zarr_format=3)
     cats = cols["category"].unique()
     tile = (min(512, g.ny), min(512, g.nx))
+    # footgrid's chunks and codecs (49 consumers × 7 categories: one consumer per chunk)
+    kc = footprint_chunk_consumers(len(cols["region"].unique()), len(cats))
     fp = root.create_array(
-        "footprint", shape=(n_consumers, len(cats), *g.shape), chunks=(1, len(cats), *tile),
-        dtype="float32", compressors=COMPRESSORS, fill_value=0.0,
+        "footprint", shape=(n_consumers, len(cats), *g.shape), chunks=(kc, len(cats), *tile),
+        dtype="float32", filters=(zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
+        compressors=COMPRESSORS, fill_value=0.0,
     )  # fmt: skip
     n_cells = g.nx * g.ny
-    for c in range(n_consumers):
-        cube = np.empty((len(cats), *g.shape), dtype=np.float32)
-        for k in range(len(cats)):
-            w = e * M[key, c * len(cats) + k]
-            cube[k] = np.bincount(cell, weights=w, minlength=n_cells).reshape(g.shape)
-        fp[c] = cube
+    for c0 in range(0, n_consumers, kc):
+        cube = np.empty((min(kc, n_consumers - c0), len(cats), *g.shape), dtype=np.float32)
+        for c in range(cube.shape[0]):
+            for k in range(len(cats)):
+                w = e * M[key, (c0 + c) * len(cats) + k]
+                cube[c, k] = np.bincount(cell, weights=w, minlength=n_cells).reshape(g.shape)
+        fp[c0 : c0 + cube.shape[0]] = cube
     t2 = time.perf_counter()
     return {
         "prepare_s": t1 - t0,
