@@ -301,6 +301,7 @@ def ensemble_block(
     coef: np.ndarray,
     use_coef: bool,
     col0: int,
+    width: int,
     probs: np.ndarray,
     mean: np.ndarray,
     std: np.ndarray,
@@ -329,14 +330,15 @@ def ensemble_block(
     coef
         (1 or n_members, n_keys, n_columns) coefficients: one set shared by all members, or
         one per member (MRIO uncertainty). Ignored when ``use_coef`` is False.
-    col0
-        The block's first column.
+    col0, width
+        The block's first column and its number of columns.
     probs
         Quantile probabilities.
     mean, std
-        (width, n_cells) outputs, zero on entry; only occupied cells are written.
+        (groups, n_cells, L) outputs, cell-major as the store's chunks (column ``j`` at
+        ``[j // L, :, j % L]``), zero on entry; only occupied cells are written.
     quant
-        (n_quantiles, width, n_cells) output, zero on entry.
+        (n_quantiles, groups, n_cells, L) output, zero on entry.
     member_sums
         (n_members, width) float64, incremented by each member's block total.
     areas, inside
@@ -347,7 +349,9 @@ def ensemble_block(
         their area, ``b = density_bin(value / area)``; a (2, n_members, 0) array skips it.
     """
     with_hist = hist.shape[2] > 0 and not use_coef
-    width = mean.shape[0]
+    group = mean.shape[2]
+    if width > mean.shape[0] * group:
+        raise ValueError("ensemble_block: the outputs have fewer columns than width")
     per_member = coef.shape[0] > 1
     n_cells = cells.shape[0]
     most = 1
@@ -388,9 +392,9 @@ def ensemble_block(
                     det[0] += e
             for j in range(width):
                 x = det[j]
-                mean[j, c] = x
+                mean[j // group, c, j % group] = x
                 for q in range(probs.shape[0]):
-                    quant[q, j, c] = x
+                    quant[q, j // group, c, j % group] = x
                 for m in range(n_members):
                     member_sums[m, j] += x
                     if with_hist and x > 0.0 and inside[c]:
@@ -435,12 +439,12 @@ def ensemble_block(
                         hist[0, m, b] += xm[m]
                         hist[1, m, b] += areas[c]
                 mu, sd = _column_stats(xm, col, ranks, stack, buf, False)
-                mean[j, c] = mu
-                std[j, c] = sd if n_members > 1 else 0.0
+                mean[j // group, c, j % group] = mu
+                std[j // group, c, j % group] = sd if n_members > 1 else 0.0
                 for i in range(n_members):
                     col[i] = t[order[i] if cj >= 0.0 else order[n_members - 1 - i]] * cj
                 for q in range(probs.shape[0]):
-                    quant[q, j, c] = _quantile_sorted(col, probs[q])
+                    quant[q, j // group, c, j % group] = _quantile_sorted(col, probs[q])
             continue
         vals[:, :] = 0.0
         for sl in range(n_slots):
@@ -464,10 +468,10 @@ def ensemble_block(
                     hist[0, m, b] += xs[m]
                     hist[1, m, b] += areas[c]
             mu, sd = _column_stats(xs, col, ranks, stack, buf, True)
-            mean[j, c] = mu
-            std[j, c] = sd if n_members > 1 else 0.0
+            mean[j // group, c, j % group] = mu
+            std[j // group, c, j % group] = sd if n_members > 1 else 0.0
             for q in range(probs.shape[0]):
-                quant[q, j, c] = _quantile_sorted(col, probs[q])
+                quant[q, j // group, c, j % group] = _quantile_sorted(col, probs[q])
 
 
 @ngjit

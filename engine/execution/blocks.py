@@ -185,6 +185,15 @@ def compute_block(spec: BlockSpec, block: BlockId, pts: tuple) -> np.ndarray:
     return spec.compute(block, pts)
 
 
+def layers_view(x: np.ndarray, h: int, w: int, n_cat: int, n: int) -> np.ndarray:
+    """The (..., consumer, category, y, x) view of cell-major layers ``x`` (..., h·w, k·n_cat):
+    its first ``n`` consumers, as :class:`footgrid.store.ChunkWriter` takes a block."""
+    k = x.shape[-1] // n_cat
+    v = x.reshape(*x.shape[:-2], h, w, k, n_cat)[..., :n, :]
+    m = x.ndim - 2
+    return v.transpose(*range(m), m + 2, m + 3, m, m + 1)
+
+
 def align_up(n: int, k: int) -> int:
     """``n`` rounded up to a multiple of ``k``: block consumer ranges cover whole store chunks."""
     return -(-n // k) * k
@@ -254,8 +263,7 @@ class BlockSpec:
                 written = []
                 for g in range(n_groups):
                     a, b = g * k, min((g + 1) * k, n_cons)
-                    # (consumer, category, y, x) view of the group's cell-major layers
-                    cube = out[g].reshape(h, w, k, n_cat)[:, :, : b - a].transpose(2, 3, 0, 1)
+                    cube = layers_view(out[g], h, w, n_cat, b - a)
                     span = slice(consumers.start + a, consumers.start + b)
                     index = (span, slice(None), rows, cols)
                     written += store.write_block(self.path, "footprint", index, cube, nonzero[a:b])

@@ -32,6 +32,7 @@ from footgrid.execution.blocks import (
     TiledPoints,
     align_up,
     consumer_chunks,
+    layers_view,
     partition,
 )
 from footgrid.execution.ensemble_scalars import (
@@ -224,32 +225,42 @@ class EnsembleSpec(BlockSpec):
         if block.is_footprint:
             consumers = self.chunks[block.chunk]
             n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
-            width, col0, name = n_cons * n_cat, consumers.start * n_cat, "footprint"
+            width, col0 = n_cons * n_cat, consumers.start * n_cat
             coef = self.coef[None] if self.member_coef is None else self.member_coef
-            index: tuple = (consumers, slice(None), rows, cols)
-            shape: tuple = (n_cons, n_cat, h, w)
+            k = self.chunk_consumers  # cell-major groups of k consumers, as the store's chunks
+            groups, group = -(-n_cons // k), k * n_cat
         else:
-            width, col0, name, coef = 1, 0, "emissions", _NO_COEF
-            index, shape = (rows, cols), (h, w)
-            group = zarr.open_group(self.path, mode="r")
-            areas = np.ascontiguousarray(group["cell_area"][rows, cols], dtype=np.float64).ravel()
-            inside = np.ascontiguousarray(group["territory"][rows, cols], dtype=bool).ravel()
+            width, col0, coef = 1, 0, _NO_COEF
+            groups, group = 1, 1
+            zgroup = zarr.open_group(self.path, mode="r")
+            areas = np.ascontiguousarray(zgroup["cell_area"][rows, cols], dtype=np.float64).ravel()
+            inside = np.ascontiguousarray(zgroup["territory"][rows, cols], dtype=bool).ravel()
             hist = np.zeros((2, self.members, N_BINS))
         n_q = len(self.probs)
-        mean = np.zeros((width, h * w), dtype=self.dtype)
-        std = np.zeros((width, h * w), dtype=self.dtype)
-        quant = np.zeros((n_q, width, h * w), dtype=self.dtype)
+        mean = np.zeros((groups, h * w, group), dtype=self.dtype)
+        std = np.zeros((groups, h * w, group), dtype=self.dtype)
+        quant = np.zeros((n_q, groups, h * w, group), dtype=self.dtype)
         sums = np.zeros((self.members, width), dtype=np.float64)
         ensemble_block(
             cells, starts, key, emission, sigma, draw, self.seed, self.members,
-            coef, block.is_footprint, col0, self.probs, mean, std, quant, sums,
+            coef, block.is_footprint, col0, width, self.probs, mean, std, quant, sums,
             areas, inside, hist,
         )  # fmt: skip
-        store.write_block(self.path, f"{name}_mean", index, mean.reshape(shape))
-        store.write_block(self.path, f"{name}_std", index, std.reshape(shape))
-        store.write_block(
-            self.path, f"{name}_quantile", (slice(None), *index), quant.reshape(n_q, *shape)
-        )
+        if block.is_footprint:
+            for g in range(groups):
+                a, b = g * k, min((g + 1) * k, n_cons)
+                span = slice(consumers.start + a, consumers.start + b)
+                index: tuple = (span, slice(None), rows, cols)
+                for stat, x in (("mean", mean[g]), ("std", std[g]), ("quantile", quant[:, g])):
+                    at = index if stat != "quantile" else (slice(None), *index)
+                    cube = layers_view(x, h, w, n_cat, b - a)
+                    store.write_block(self.path, f"footprint_{stat}", at, cube)
+        else:
+            store.write_block(self.path, "emissions_mean", (rows, cols), mean.reshape(h, w))
+            store.write_block(self.path, "emissions_std", (rows, cols), std.reshape(h, w))
+            store.write_block(
+                self.path, "emissions_quantile", (slice(None), rows, cols), quant.reshape(n_q, h, w)
+            )
         if not block.is_footprint:
             journal_histogram(self.path, block.label, hist)
         journal_members(self.path, block.label, sums)
@@ -290,6 +301,7 @@ class Ensemble:
         self.draws = draws
         self.member_coef = member_coef
         self.hub_points = hub_points
+        self.zarr_format = int(cfg.output["zarr_format"])
 
     def spec(self, base: BlockSpec) -> EnsembleSpec:
         """The ensemble counterpart of the plan's block spec ``base``."""
@@ -310,7 +322,7 @@ class Ensemble:
     def template(self, ds: Any, grid: Any) -> Any:
         """The store template ``ds`` (of a run on ``grid``) with the statistics rasters."""
         tile = (min(grid.tile, grid.ny), min(grid.tile, grid.nx))
-        return add_statistics(ds, tuple(self.probs.tolist()), tile)
+        return add_statistics(ds, tuple(self.probs.tolist()), tile, self.zarr_format)
 
     def attrs(self) -> dict[str, Any]:
         """Store attributes describing the ensemble."""

@@ -24,7 +24,12 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from footgrid.store.layout import COMPRESSORS, UNITS
+from footgrid.store.layout import (
+    COMPRESSORS,
+    FOOTPRINT_ORDER,
+    UNITS,
+    footprint_chunk_consumers,
+)
 
 #: Folder inside a store in progress with the members' block totals (one file per process).
 MEMBERS_DIR = ".footgrid_members"
@@ -32,20 +37,31 @@ STATISTICS = ("mean", "std", "quantile")
 
 
 def add_statistics(
-    ds: xr.Dataset, quantiles: tuple[float, ...], tile: tuple[int, int]
+    ds: xr.Dataset, quantiles: tuple[float, ...], tile: tuple[int, int], zarr_format: int = 3
 ) -> xr.Dataset:
     """``ds`` (a store template) with lazy zero statistics rasters and the ``quantile`` coordinate.
 
-    Each statistic has the Zarr chunks of the raster it describes (one more leading axis of
-    chunk 1 for the quantiles), so the block tasks write whole chunks; ``tile`` is the
-    (rows, columns) of a raster chunk.
+    Each statistic has the Zarr chunks and cell-major layout of the raster it describes (one
+    more leading axis of chunk 1 for the quantiles), so the block tasks write whole chunks;
+    ``tile`` is the (rows, columns) of a raster chunk.
     """
     ds = ds.assign_coords(quantile=np.asarray(quantiles, dtype=np.float64))
     for name in ("emissions", "footprint"):
         if name not in ds:
             continue
         base = ds[name]
-        chunks = tile if name == "emissions" else (1, ds.sizes["category"], *tile)
+        chunks: tuple[int, ...] = tile
+        filters: dict[str, tuple] = {}
+        if name == "footprint":
+            n_cons, n_cat = ds.sizes["consumer"], ds.sizes["category"]
+            chunks = (footprint_chunk_consumers(n_cons, n_cat, zarr_format), n_cat, *tile)
+            if zarr_format == 3:
+                quant_order = (0, *(i + 1 for i in FOOTPRINT_ORDER))
+                filters = {
+                    "mean": (zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
+                    "std": (zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
+                    "quantile": (zarr.codecs.TransposeCodec(order=quant_order),),
+                }
         for stat in STATISTICS:
             dims = base.dims if stat != "quantile" else ("quantile", *base.dims)
             shape = tuple(ds.sizes[d] for d in dims)
@@ -62,6 +78,8 @@ def add_statistics(
                 "compressors": COMPRESSORS,
                 "chunks": chunks if stat != "quantile" else (1, *chunks),
             }
+            if stat in filters:
+                ds[var].encoding["filters"] = filters[stat]
     return ds
 
 

@@ -62,13 +62,21 @@ def test_block_statistics_match_numpy_on_the_same_members(n_keys):
     coef[0, :, 4] = 0.0
     sigma[local == 2] = 0.0  # a cell without uncertainty
     probs = np.array([0.05, 0.5, 0.95, 1.0])
-    mean = np.zeros((width, 6))
-    std = np.zeros((width, 6))
-    quant = np.zeros((len(probs), width, 6))
+    group = 3  # layers per store chunk: columns 0-2 in group 0, column 3 in a padded group 1
+    mean = np.zeros((2, 6, group))
+    std = np.zeros((2, 6, group))
+    quant = np.zeros((len(probs), 2, 6, group))
     sums = np.zeros((n_members, width))
     no_hist = (np.zeros(0), np.zeros(0, bool), np.zeros((2, n_members, 0)))
     ensemble_block(cells, starts, key, emission, sigma, draw, 11, n_members, coef, True, 2,
-                   probs, mean, std, quant, sums, *no_hist)  # fmt: skip
+                   width, probs, mean, std, quant, sums, *no_hist)  # fmt: skip
+    assert not mean[1, :, 1:].any() and not quant[:, 1, :, 1:].any()  # the padding
+
+    def columns(a: np.ndarray) -> np.ndarray:  # (..., groups, cells, L) -> (..., width, cells)
+        lead = a.shape[:-3]
+        return np.moveaxis(a, -1, -2).reshape(*lead, -1, a.shape[-2])[..., :width, :]
+
+    mean, std, quant = columns(mean), columns(std), columns(quant)
     f = np.array([[lognormal_factor(11, m, d, s) for d, s in zip(draw, sigma, strict=True)]
                   for m in range(n_members)])  # fmt: skip
     ref = np.zeros((n_members, width, 6))
@@ -93,11 +101,11 @@ def test_emission_block_histograms_and_labelled_totals_match_numpy():
     areas = rng.uniform(1e6, 4e6, n_cells)
     inside = rng.random(n_cells) < 0.8
     hist = np.zeros((2, n_members, N_BINS))
-    out = [np.zeros((1, n_cells)), np.zeros((1, n_cells)), np.zeros((1, 1, n_cells))]
+    out = [np.zeros((1, n_cells, 1)), np.zeros((1, n_cells, 1)), np.zeros((1, 1, n_cells, 1))]
     sums = np.zeros((n_members, 1))
     ensemble_block(cells, starts, np.full(n_pts, -1), emission, sigma, draw, 5, n_members,
-                   np.zeros((1, 1, 1)), False, 0, np.array([0.5]), *out, sums, areas, inside,
-                   hist)  # fmt: skip
+                   np.zeros((1, 1, 1)), False, 0, 1, np.array([0.5]), *out, sums, areas,
+                   inside, hist)  # fmt: skip
     f = np.array([[lognormal_factor(5, m, d, s) for d, s in zip(draw, sigma, strict=True)]
                   for m in range(n_members)])  # fmt: skip
     maps = np.zeros((n_members, n_cells))
