@@ -237,6 +237,35 @@ def order_statistics(
             col[ranks[r]] = buf[n - 1 - ranks[r]]
 
 
+#: Element moves (per member) an insertion sort of a near-sorted column may make before the
+#: column's ranks are selected instead.
+HINT_SHIFTS = 16
+
+
+@ngjit
+def _sort_from_hint(
+    x: np.ndarray, order: np.ndarray, reverse: bool, out: np.ndarray, max_shifts: int
+) -> bool:
+    """``out`` = ``x`` sorted, by insertion in the order ``order`` (reversed if ``reverse``).
+
+    Exact whatever the hint; fast when the hint nearly sorts ``x``. Gives up (returns False,
+    ``out`` undefined) after ``max_shifts`` element moves.
+    """
+    n = x.shape[0]
+    shifts = 0
+    for i in range(n):
+        v = x[order[n - 1 - i] if reverse else order[i]]
+        k = i
+        while k > 0 and out[k - 1] > v:
+            out[k] = out[k - 1]
+            k -= 1
+        shifts += i - k
+        out[k] = v
+        if shifts > max_shifts:
+            return False
+    return True
+
+
 @ngjit
 def quantile_ranks(n: int, probs: np.ndarray) -> np.ndarray:
     """The ranks (sorted, unique) that numpy's ``linear`` quantiles ``probs`` of n values read."""
@@ -363,8 +392,15 @@ def ensemble_block(
     vals = np.zeros((width, n_members), dtype=np.float64)
     ranks = quantile_ranks(n_members, probs)
     stack = np.zeros((4, 2 * ranks.shape[0] + 1), dtype=np.int64)
+    n_q = probs.shape[0]
+    ranks_both = quantile_ranks(n_members, np.concatenate((probs, 1.0 - probs)))
+    stack_both = np.zeros((4, 2 * ranks_both.shape[0] + 1), dtype=np.int64)
+    q_up = np.empty(n_q, dtype=np.float64)
+    spread = np.zeros(most, dtype=np.float64)
+    have_order = np.zeros(most, dtype=np.bool_)
+    slot_order = np.zeros((most, n_members), dtype=np.int64)
+    q_down = np.empty(n_q, dtype=np.float64)
     buf = np.empty(TAIL + 1, dtype=np.float64)
-    xm = np.empty(n_members, dtype=np.float64)
     det = np.zeros(width, dtype=np.float64)
     ones = np.ones(width, dtype=np.float64)
     col = np.empty(n_members, dtype=np.float64)
@@ -424,28 +460,41 @@ def ensemble_block(
         if n_slots == 0:
             continue
         if n_slots == 1 and not per_member:
-            # One coefficient row: every column is the members' tonnes times a constant, so
-            # one sort of the members orders every column (reversed for a negative constant).
+            # One coefficient row: column j is the members' tonnes t times a constant c_j, so
+            # its mean is c_j mean(t), its std |c_j| std(t) and its quantile p c_j q_p(t)
+            # (c_j q_{1-p}(t) for c_j < 0, the members' order reversed): the statistics of t
+            # once per cell, not once per column.
             t = per_slot[0, :n_members]
-            order = np.argsort(t)
             row = coef[0, slot_key[0], col0 : col0 + width] if use_coef else ones
+            for m in range(n_members):
+                tm = t[m]
+                for j in range(width):
+                    member_sums[m, j] += tm * row[j]
+            if with_hist and inside[c]:  # emission blocks: one column, row[0] == 1
+                for m in range(n_members):
+                    if t[m] > 0.0:
+                        b = density_bin(t[m] / areas[c])
+                        hist[0, m, b] += t[m]
+                        hist[1, m, b] += areas[c]
+            mu, sd = _column_stats(t, col, ranks_both, stack_both, buf, True)
+            for q in range(n_q):
+                q_up[q] = _quantile_sorted(col, probs[q])
+                q_down[q] = _quantile_sorted(col, 1.0 - probs[q])
             for j in range(width):
                 cj = row[j]
-                for m in range(n_members):
-                    xm[m] = t[m] * cj
-                    member_sums[m, j] += xm[m]
-                    if with_hist and xm[m] > 0.0 and inside[c]:
-                        b = density_bin(xm[m] / areas[c])
-                        hist[0, m, b] += xm[m]
-                        hist[1, m, b] += areas[c]
-                mu, sd = _column_stats(xm, col, ranks, stack, buf, False)
-                mean[j // group, c, j % group] = mu
-                std[j // group, c, j % group] = sd if n_members > 1 else 0.0
-                for i in range(n_members):
-                    col[i] = t[order[i] if cj >= 0.0 else order[n_members - 1 - i]] * cj
-                for q in range(probs.shape[0]):
-                    quant[q, j // group, c, j % group] = _quantile_sorted(col, probs[q])
+                g, jj = j // group, j % group
+                mean[g, c, jj] = mu * cj
+                std[g, c, jj] = sd * abs(cj) if n_members > 1 else 0.0
+                for q in range(n_q):
+                    quant[q, g, c, jj] = cj * (q_up[q] if cj >= 0.0 else q_down[q])
             continue
+        for sl in range(n_slots):
+            lo_t, hi_t = per_slot[sl, 0], per_slot[sl, 0]
+            for m in range(n_members):
+                lo_t = min(lo_t, per_slot[sl, m])
+                hi_t = max(hi_t, per_slot[sl, m])
+            spread[sl] = hi_t - lo_t
+            have_order[sl] = False
         vals[:, :] = 0.0
         for sl in range(n_slots):
             k = slot_key[sl]
@@ -467,7 +516,21 @@ def ensemble_block(
                     b = density_bin(xs[m] / areas[c])
                     hist[0, m, b] += xs[m]
                     hist[1, m, b] += areas[c]
-            mu, sd = _column_stats(xs, col, ranks, stack, buf, True)
+            mu, sd = _column_stats(xs, col, ranks, stack, buf, False)
+            if sd > 0.0:
+                # The members' order of the slot that spreads this column most is a near-sort
+                # of the column: finish it by insertion, or select the ranks if it is not.
+                d, best = 0, -1.0
+                for sl in range(n_slots):
+                    score = abs(coef[0, slot_key[sl], col0 + j]) * spread[sl]
+                    if score > best:
+                        d, best = sl, score
+                if not have_order[d]:
+                    slot_order[d, :] = np.argsort(per_slot[d, :n_members])
+                    have_order[d] = True
+                reverse = coef[0, slot_key[d], col0 + j] < 0.0
+                if not _sort_from_hint(xs, slot_order[d], reverse, col, HINT_SHIFTS * n_members):
+                    order_statistics(xs, col, ranks, stack, buf)
             mean[j // group, c, j % group] = mu
             std[j // group, c, j % group] = sd if n_members > 1 else 0.0
             for q in range(probs.shape[0]):
