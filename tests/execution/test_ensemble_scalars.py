@@ -57,3 +57,30 @@ def test_member_area_shares_lorenz_curves_and_hub_totals_match_per_member_maps(t
     ref = np.array([[maps[m][hubs.labels == h].sum() for h in range(1, n + 1)]
                     for m in range(MEMBERS)])  # fmt: skip
     np.testing.assert_allclose(ds.member_hub_total.values, ref, rtol=1e-10)
+
+
+def test_no_hub_when_nothing_is_gridded_in_the_territory(tmp_path):
+    """The guard of ``deterministic_hubs``: emissions only outside the territory (or none at
+    all) give no hub, and the members' hub totals are then an empty (members, 0) table."""
+    import zarr
+
+    from footgrid.execution.ensemble_scalars import deterministic_hubs, hub_member_totals
+
+    shape = (6, 8)
+    values = np.zeros(shape, dtype=np.float32)
+    values[0, :3] = 5.0  # emissions, all outside the territory
+    territory = np.zeros(shape, dtype=bool)
+    territory[2:, 2:] = True
+    for case, data in (("outside", values), ("none", np.zeros(shape, np.float32))):
+        group = zarr.open_group(tmp_path / f"{case}.zarr", mode="w", zarr_format=3)
+        group.create_array("emissions", data=data)
+        group.create_array("cell_area", data=np.full(shape, 1e6))
+        group.create_array("territory", data=territory)
+        labels, totals = deterministic_hubs(tmp_path / f"{case}.zarr")
+        assert labels.shape == shape and not labels.any() and totals.shape == (0,)
+
+        def no_points(labels):
+            raise AssertionError("no hub: the points are not re-drawn")
+
+        out = hub_member_totals(labels, len(totals), no_points, seed=1, members=5)
+        assert out.shape == (5, 0)
