@@ -235,13 +235,18 @@ def test_a_scheduler_without_workers_times_out_with_a_clear_message(tmp_path):
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.2, 0.5])
-def test_sigint_in_the_first_second_is_exit_130_without_traceback(tmp_path, delay):
+@pytest.mark.parametrize("how", ["python -m footgrid", "console script"])
+def test_sigint_in_the_first_second_is_exit_130_without_traceback(tmp_path, delay, how):
     # Counted from when the process maps numpy (the heavy imports of the command start), so
     # that a loaded machine cannot push the signal into the interpreter's own start-up, which
-    # no Python code can handle.
+    # no Python code can handle. The console script is the one pip installs (footgrid.entry).
     cfg = make_case(tmp_path, 200)
+    script = Path(sys.executable).with_name("footgrid")
+    if how == "console script" and not script.exists():
+        pytest.fail(f"no console script beside {sys.executable}: install the package (pip -e .)")
+    cmd = [str(script)] if how == "console script" else [sys.executable, "-m", "footgrid"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "footgrid", "run", str(cfg)],
+        [*cmd, "run", str(cfg)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     maps = Path(f"/proc/{proc.pid}/maps")
