@@ -13,7 +13,7 @@ import sys
 def main() -> int:
     """Load the command line and run it; a Ctrl-C while it loads exits with status 130."""
     try:
-        from footgrid.cli import console
+        from footgrid.cli import console  # lazy: loaded inside the Ctrl-C guard
     except KeyboardInterrupt:  # Ctrl-C while the command line itself loads
         print("footgrid: interrupted", file=sys.stderr)
         sys.stderr.flush()

@@ -122,12 +122,23 @@ def test_the_install_puts_only_footgrid_on_the_path(tmp_path: Path) -> None:
 
 
 def test_the_console_script_is_the_cli() -> None:
+    """The installed script and ``python -m footgrid`` both enter through footgrid.entry.main,
+    which runs footgrid.cli.console (``--version`` through the script prints the version)."""
+    import subprocess
+    import sys
     from importlib.metadata import entry_points
 
-    from footgrid.cli import console
+    import footgrid
+    from footgrid.entry import main
 
     (script,) = entry_points(group="console_scripts", name="footgrid")
-    assert script.load() is console
+    assert script.load() is main
+    for cmd in (
+        [str(Path(sys.executable).with_name("footgrid"))],
+        [sys.executable, "-m", "footgrid"],
+    ):
+        out = subprocess.run([*cmd, "--version"], capture_output=True, text=True, check=True)
+        assert footgrid.__version__ in out.stdout + out.stderr
 
 
 def test_a_run_does_not_import_what_it_does_not_use(tmp_path: Path) -> None:
