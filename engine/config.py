@@ -274,6 +274,15 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         _check_batch(sections["batch"], path)
     if sections["uncertainty"] is not None:
         _check_uncertainty(sections["uncertainty"], base, path)
+        if sections["output"]["zarr_format"] == 2:
+            raise ConfigError(
+                "[uncertainty] ensembles are written as Zarr v3 only, but [output] "
+                "zarr_format = 2",
+                file=path,
+                key="output.zarr_format",
+                fix="remove zarr_format = 2 for the ensemble run, and export its rasters for "
+                "old GDAL with [output] cog = true or netcdf = true",
+            )
     return Config(
         points=sections["points"],
         grid=sections["grid"],

@@ -147,6 +147,12 @@ def test_bad_uncertainty_config_is_a_config_error(tmp_path):
         footgrid.run(_case(tmp_path / "c", 100, uncertainty={"member": 3}))
     with pytest.raises(footgrid.InputError, match="rsd_col"):
         footgrid.run(_case(tmp_path / "d", 100, rsd="rsd_col"))
+    # was a zarr-python ValueError about compressors: ensembles are Zarr v3 stores
+    with pytest.raises(footgrid.ConfigError, match="Zarr v3 only") as exc:
+        footgrid.run(
+            make_case(tmp_path / "e", 100, uncertainty={"members": 3}, output={"zarr_format": 2})
+        )
+    assert exc.value.key == "output.zarr_format" and "netcdf = true" in exc.value.fix
 
 
 def test_rsd_from_a_points_column(tmp_path):
