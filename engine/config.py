@@ -276,8 +276,7 @@ def _validate(raw: dict[str, Any], base: Path, path: Path | None, text: str) -> 
         _check_uncertainty(sections["uncertainty"], base, path)
         if sections["output"]["zarr_format"] == 2:
             raise ConfigError(
-                "[uncertainty] ensembles are written as Zarr v3 only, but [output] "
-                "zarr_format = 2",
+                "[uncertainty] ensembles are written as Zarr v3 only, but [output] zarr_format = 2",
                 file=path,
                 key="output.zarr_format",
                 fix="remove zarr_format = 2 for the ensemble run, and export its rasters for "
