@@ -14,10 +14,11 @@ Per occupied cell the kernel draws each point's N factors once, sums each member
 coefficient row of the cell (N × rows), and only then multiplies by the coefficients (N ×
 rows × width, not N × points × width); it writes the mean and sample standard deviation (two
 passes) and exact quantiles (numpy's ``linear`` interpolation between the order statistics,
-found by selection, not a sort) of every column. A cell
-whose points all share one coefficient row (most cells) has columns proportional to one
-another, so one argsort of the members orders them all; a cell without uncertainty is summed
-once, as :func:`footgrid.kernels.attribute_block` sums it (bit for bit the deterministic run).
+found by insertion from a near-sorted order or by selection, never a full sort) of every
+column. A cell whose points all share one coefficient row (most cells) has columns
+proportional to one another, so the statistics of the members' tonnes are computed once and
+scaled per column; a cell without uncertainty is summed once, as
+:func:`footgrid.kernels.attribute_block` sums it (bit for bit the deterministic run).
 In an emission block the kernel also adds each member's territory cells to a per-member
 histogram of density (value / cell area) with ``BINS_PER_OCTAVE`` logarithmic bins per factor
 2 (:func:`density_bin`): per bin the members' value and area, merged across blocks by
@@ -318,6 +319,14 @@ def density_bin(d: float) -> int:
 
 
 @ngjit
+def _add_to_histogram(hist: np.ndarray, m: int, value: float, area: float) -> None:
+    """Add member ``m``'s cell (``value`` > 0 tonnes on ``area`` m²) to its density bin."""
+    b = density_bin(value / area)
+    hist[0, m, b] += value
+    hist[1, m, b] += area
+
+
+@ngjit
 def ensemble_block(
     cells: np.ndarray,
     starts: np.ndarray,
@@ -390,15 +399,16 @@ def ensemble_block(
     slot_key = np.zeros(most, dtype=np.int64)
     per_slot = np.zeros((most, n_members), dtype=np.float64)  # Σ e f per member, per key
     vals = np.zeros((width, n_members), dtype=np.float64)
+    spread = np.zeros(most, dtype=np.float64)  # per slot: its members' range
+    have_order = np.zeros(most, dtype=np.bool_)
+    slot_order = np.zeros((most, n_members), dtype=np.int64)  # per slot: argsort of members
+    n_q = probs.shape[0]
     ranks = quantile_ranks(n_members, probs)
     stack = np.zeros((4, 2 * ranks.shape[0] + 1), dtype=np.int64)
-    n_q = probs.shape[0]
+    # one-row cells read q_p and q_{1-p} of the members' tonnes
     ranks_both = quantile_ranks(n_members, np.concatenate((probs, 1.0 - probs)))
     stack_both = np.zeros((4, 2 * ranks_both.shape[0] + 1), dtype=np.int64)
     q_up = np.empty(n_q, dtype=np.float64)
-    spread = np.zeros(most, dtype=np.float64)
-    have_order = np.zeros(most, dtype=np.bool_)
-    slot_order = np.zeros((most, n_members), dtype=np.int64)
     q_down = np.empty(n_q, dtype=np.float64)
     buf = np.empty(TAIL + 1, dtype=np.float64)
     det = np.zeros(width, dtype=np.float64)
@@ -429,14 +439,12 @@ def ensemble_block(
             for j in range(width):
                 x = det[j]
                 mean[j // group, c, j % group] = x
-                for q in range(probs.shape[0]):
+                for q in range(n_q):
                     quant[q, j // group, c, j % group] = x
                 for m in range(n_members):
                     member_sums[m, j] += x
                     if with_hist and x > 0.0 and inside[c]:
-                        b = density_bin(x / areas[c])
-                        hist[0, m, b] += x
-                        hist[1, m, b] += areas[c]
+                        _add_to_histogram(hist, m, x, areas[c])
             continue
         # Each member's tonnes per coefficient row of the cell (one draw set per point).
         n_slots = 0
@@ -473,9 +481,7 @@ def ensemble_block(
             if with_hist and inside[c]:  # emission blocks: one column, row[0] == 1
                 for m in range(n_members):
                     if t[m] > 0.0:
-                        b = density_bin(t[m] / areas[c])
-                        hist[0, m, b] += t[m]
-                        hist[1, m, b] += areas[c]
+                        _add_to_histogram(hist, m, t[m], areas[c])
             mu, sd = _column_stats(t, col, ranks_both, stack_both, buf, True)
             for q in range(n_q):
                 q_up[q] = _quantile_sorted(col, probs[q])
@@ -513,9 +519,7 @@ def ensemble_block(
             for m in range(n_members):
                 member_sums[m, j] += xs[m]
                 if with_hist and xs[m] > 0.0 and inside[c]:
-                    b = density_bin(xs[m] / areas[c])
-                    hist[0, m, b] += xs[m]
-                    hist[1, m, b] += areas[c]
+                    _add_to_histogram(hist, m, xs[m], areas[c])
             mu, sd = _column_stats(xs, col, ranks, stack, buf, False)
             if sd > 0.0:
                 # The members' order of the slot that spreads this column most is a near-sort
@@ -533,7 +537,7 @@ def ensemble_block(
                     order_statistics(xs, col, ranks, stack, buf)
             mean[j // group, c, j % group] = mu
             std[j // group, c, j % group] = sd if n_members > 1 else 0.0
-            for q in range(probs.shape[0]):
+            for q in range(n_q):
                 quant[q, j // group, c, j % group] = _quantile_sorted(col, probs[q])
 
 

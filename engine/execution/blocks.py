@@ -194,6 +194,16 @@ def layers_view(x: np.ndarray, h: int, w: int, n_cat: int, n: int) -> np.ndarray
     return v.transpose(*range(m), m + 2, m + 3, m, m + 1)
 
 
+def chunk_groups(consumers: slice, k: int) -> list[tuple[slice, slice]]:
+    """The store chunks of a block's consumer range, ``k`` consumers each (the last shorter):
+    per chunk, its consumers within the block and within the store."""
+    n = consumers.stop - consumers.start
+    return [
+        (slice(a, min(a + k, n)), slice(consumers.start + a, consumers.start + min(a + k, n)))
+        for a in range(0, n, k)
+    ]
+
+
 def align_up(n: int, k: int) -> int:
     """``n`` rounded up to a multiple of ``k``: block consumer ranges cover whole store chunks."""
     return -(-n // k) * k
@@ -253,20 +263,18 @@ class BlockSpec:
             consumers = self.chunks[block.chunk]
             n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
             k = self.chunk_consumers  # consumers per store chunk: one group of ``out`` each
-            n_groups = -(-n_cons // k)
-            with _zeroed((n_groups, h * w, k * n_cat), self.dtype, cells) as out:
+            groups = chunk_groups(consumers, k)
+            with _zeroed((len(groups), h * w, k * n_cat), self.dtype, cells) as out:
                 sums, abs_sums = attribute_block(
                     cells, starts, key, emission, self.coef, consumers.start * n_cat,
                     n_cons * n_cat, out,
                 )  # fmt: skip
                 nonzero = abs_sums.reshape(n_cons, n_cat).sum(axis=1) > 0
                 written = []
-                for g in range(n_groups):
-                    a, b = g * k, min((g + 1) * k, n_cons)
-                    cube = layers_view(out[g], h, w, n_cat, b - a)
-                    span = slice(consumers.start + a, consumers.start + b)
+                for g, (part, span) in enumerate(groups):
+                    cube = layers_view(out[g], h, w, n_cat, part.stop - part.start)
                     index = (span, slice(None), rows, cols)
-                    written += store.write_block(self.path, "footprint", index, cube, nonzero[a:b])
+                    written += store.write_block(self.path, "footprint", index, cube, nonzero[part])
         store.journal_block(self.path, block.label, sums.tolist(), written)
         return sums
 

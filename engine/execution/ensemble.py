@@ -31,6 +31,7 @@ from footgrid.execution.blocks import (
     BlockSpec,
     TiledPoints,
     align_up,
+    chunk_groups,
     consumer_chunks,
     layers_view,
     partition,
@@ -220,26 +221,26 @@ class EnsembleSpec(BlockSpec):
             cells, starts, key, emission = pts
             local, draw, sigma = self.draws.tile(block.tile)
             _, _, draw, sigma = group_by_cell(local, draw, sigma, h * w)
-        no_cells = np.zeros(0)
-        areas, inside, hist = no_cells, np.zeros(0, dtype=bool), np.zeros((2, self.members, 0))
+        areas, inside, hist = np.zeros(0), np.zeros(0, dtype=bool), np.zeros((2, self.members, 0))
         if block.is_footprint:
             consumers = self.chunks[block.chunk]
             n_cons, n_cat = consumers.stop - consumers.start, self.n_categories
             width, col0 = n_cons * n_cat, consumers.start * n_cat
             coef = self.coef[None] if self.member_coef is None else self.member_coef
-            k = self.chunk_consumers  # cell-major groups of k consumers, as the store's chunks
-            groups, group = -(-n_cons // k), k * n_cat
+            # cell-major groups of k consumers, as the store's chunks
+            groups = chunk_groups(consumers, self.chunk_consumers)
+            group = self.chunk_consumers * n_cat
         else:
             width, col0, coef = 1, 0, _NO_COEF
-            groups, group = 1, 1
+            groups, group = [(slice(0, 1), slice(0, 1))], 1
             zgroup = zarr.open_group(self.path, mode="r")
             areas = np.ascontiguousarray(zgroup["cell_area"][rows, cols], dtype=np.float64).ravel()
             inside = np.ascontiguousarray(zgroup["territory"][rows, cols], dtype=bool).ravel()
             hist = np.zeros((2, self.members, N_BINS))
         n_q = len(self.probs)
-        mean = np.zeros((groups, h * w, group), dtype=self.dtype)
-        std = np.zeros((groups, h * w, group), dtype=self.dtype)
-        quant = np.zeros((n_q, groups, h * w, group), dtype=self.dtype)
+        mean = np.zeros((len(groups), h * w, group), dtype=self.dtype)
+        std = np.zeros((len(groups), h * w, group), dtype=self.dtype)
+        quant = np.zeros((n_q, len(groups), h * w, group), dtype=self.dtype)
         sums = np.zeros((self.members, width), dtype=np.float64)
         ensemble_block(
             cells, starts, key, emission, sigma, draw, self.seed, self.members,
@@ -247,13 +248,11 @@ class EnsembleSpec(BlockSpec):
             areas, inside, hist,
         )  # fmt: skip
         if block.is_footprint:
-            for g in range(groups):
-                a, b = g * k, min((g + 1) * k, n_cons)
-                span = slice(consumers.start + a, consumers.start + b)
+            for g, (part, span) in enumerate(groups):
                 index: tuple = (span, slice(None), rows, cols)
                 for stat, x in (("mean", mean[g]), ("std", std[g]), ("quantile", quant[:, g])):
                     at = index if stat != "quantile" else (slice(None), *index)
-                    cube = layers_view(x, h, w, n_cat, b - a)
+                    cube = layers_view(x, h, w, n_cat, part.stop - part.start)
                     store.write_block(self.path, f"footprint_{stat}", at, cube)
         else:
             store.write_block(self.path, "emissions_mean", (rows, cols), mean.reshape(h, w))
@@ -261,7 +260,6 @@ class EnsembleSpec(BlockSpec):
             store.write_block(
                 self.path, "emissions_quantile", (slice(None), rows, cols), quant.reshape(n_q, h, w)
             )
-        if not block.is_footprint:
             journal_histogram(self.path, block.label, hist)
         journal_members(self.path, block.label, sums)
         return super().compute(block, pts[:4])

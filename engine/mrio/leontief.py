@@ -240,7 +240,11 @@ def attribution_coefficients(
     MRIOError
         Invalid inputs, or (I - A) singular or too ill-conditioned to solve (reciprocal
         condition number below :data:`RCOND_MIN`), or a non-finite solution.
+    ValueError
+        ``precision`` is not one of the three names.
     """
+    if precision not in ("auto", "double", "mixed"):
+        raise ValueError(f"precision must be 'auto', 'double' or 'mixed', not {precision!r}")
     if check:
         Z, Y, x = check_arrays(Z, Y, allow_negative_y=allow_negative_y)
     else:
@@ -263,8 +267,6 @@ def attribution_coefficients(
     # solve the transposed system (trans=1), i.e. (I - A) X = Y.
     IA = Za * (-inv_x)[np.newaxis, :]
     IA.flat[:: IA.shape[0] + 1] += 1.0
-    if precision not in ("auto", "double", "mixed"):
-        raise ValueError(f"precision must be 'auto', 'double' or 'mixed', not {precision!r}")
     mixed = precision == "mixed" or (precision == "auto" and IA.shape[0] >= MIXED_MIN_ROWS)
     X = _mixed_solve(IA, Ya) if mixed else None
     if X is None:
