@@ -61,8 +61,9 @@ def cache_dir() -> pathlib.Path:
     env = os.environ.get("FOOTGRID_CACHE_DIR")
     if env:
         return pathlib.Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return pathlib.Path(base) / "footgrid"
+    from footgrid.mrio.leontief import user_cache_dir  # lazy: the MRIO module loads scipy
+
+    return user_cache_dir()
 
 
 def _version(dist: str) -> str:

@@ -26,6 +26,7 @@ from footgrid.analysis.hubs import (
     country_rank,
     find_hubs,
     hub_sectors,
+    hub_sums,
     hub_table,
     name_hubs,
 )
@@ -220,19 +221,13 @@ def hub_summary(
             pick = labels
         get = get or (lambda n: L.layer(ds, n))
         consumers = {c: get(f"consumer:{c}") for c in pick}
-    mix = _sector_mix(ds, zone_labels if zone_index is not None else None)
     sectors = None
     if sector_layers:
-        h = hubs.labels.ravel()
         sectors = pd.DataFrame(
-            {
-                s: np.bincount(h, weights=np.asarray(v, dtype=np.float64).ravel(),
-                               minlength=len(hubs) + 1)[1:]
-                for s, v in sector_layers.items()
-            },
+            {s: hub_sums(hubs, v) for s, v in sector_layers.items()},
             index=pd.RangeIndex(1, len(hubs) + 1),
-        )  # fmt: skip
-    elif mix is not None:
+        )
+    elif (mix := _sector_mix(ds, zone_labels if zone_index is not None else None)) is not None:
         index = zone_index if zone_index is not None else np.full(values.shape, -1)
         sectors = hub_sectors(hubs, values, index, mix)
     table = hub_table(hubs, grid, names=names, consumers=consumers, sectors=sectors)

@@ -89,8 +89,12 @@ def _deterministic(ds: xr.Dataset, fractions: np.ndarray) -> tuple[np.ndarray, t
     return c.area_share, c.lorenz
 
 
-def area_share_ranges(ds: xr.Dataset, low: float = 0.05, high: float = 0.95) -> pd.DataFrame:
+def area_share_ranges(
+    ds: xr.Dataset, low: float = 0.05, high: float = 0.95, *, det: tuple | None = None
+) -> pd.DataFrame:
     """Smallest share of territory holding each fraction of the emissions, with member ranges.
+
+    ``det`` is ``_deterministic(ds, fractions)`` when the caller has it already.
 
     Returns
     -------
@@ -99,11 +103,11 @@ def area_share_ranges(ds: xr.Dataset, low: float = 0.05, high: float = 0.95) -> 
         members' values are good to a relative :data:`AREA_SHARE_RTOL`.
     """
     fractions = np.asarray(ds["fraction"].values, dtype=np.float64)
-    det, _ = _deterministic(ds, fractions)
+    det_share, _ = det if det is not None else _deterministic(ds, fractions)
     per = np.asarray(ds["member_area_share"].values, dtype=np.float64)
     lo, hi = np.nanquantile(per, [low, high], axis=0)
     return pd.DataFrame(
-        {"fraction": fractions, "deterministic": det, "mean": np.nanmean(per, axis=0),
+        {"fraction": fractions, "deterministic": det_share, "mean": np.nanmean(per, axis=0),
          "low": lo, "high": hi}
     )  # fmt: skip
 
@@ -119,15 +123,20 @@ def hub_ranges(ds: xr.Dataset, low: float = 0.05, high: float = 0.95) -> pd.Data
 
 
 def plot_lorenz_band(
-    ds: xr.Dataset, path: str | os.PathLike, low: float = 0.05, high: float = 0.95
+    ds: xr.Dataset,
+    path: str | os.PathLike,
+    low: float = 0.05,
+    high: float = 0.95,
+    *,
+    det: tuple | None = None,
 ) -> None:
     """The members' 5-95 % band of the Lorenz curve of the emissions, densest land first on a
     log area axis (as the report's Lorenz figure), with the deterministic curve and the range
-    of the area share holding 75 %."""
+    of the area share holding 75 % (``det`` as for :func:`area_share_ranges`)."""
     x = np.asarray(ds["lorenz_area"].values, dtype=np.float64)
     held = np.asarray(ds["member_held"].values, dtype=np.float64)
     fractions = np.asarray(ds["fraction"].values, dtype=np.float64)
-    det_share, (lx, ly) = _deterministic(ds, fractions)
+    det_share, (lx, ly) = det if det is not None else _deterministic(ds, fractions)
     x_lo = x[0]
     fig = Figure(figsize=(7, 5))
     ax = fig.subplots()
@@ -195,7 +204,8 @@ def write_section(page: Page, ds: xr.Dataset, out: Path) -> list[tuple[str, str]
     page.image("uncertainty_cv.png", caption="Coefficient of variation of the cells' emissions")
     links = [("uncertainty of shares", path.name)]
     if "member_area_share" in ds.variables:
-        areas = area_share_ranges(ds)
+        det = _deterministic(ds, np.asarray(ds["fraction"].values, dtype=np.float64))
+        areas = area_share_ranges(ds, det=det)
         a_path = write_table(areas, out, "uncertainty_area_shares")
         row = areas.iloc[int(np.argmin(np.abs(areas["fraction"].to_numpy() - 0.75)))]
         page.paragraph(
@@ -204,7 +214,7 @@ def write_section(page: Page, ds: xr.Dataset, out: Path) -> list[tuple[str, str]
             f"area share from density bins, good to {100 * AREA_SHARE_RTOL:.1f} % relative)."
         )
         page.table(areas, csv=a_path.name)
-        plot_lorenz_band(ds, out / "uncertainty_lorenz.png")
+        plot_lorenz_band(ds, out / "uncertainty_lorenz.png", det=det)
         page.image("uncertainty_lorenz.png", caption="Lorenz curve with the members' 5-95 % band")
         links.append(("uncertainty of area shares", a_path.name))
     if "member_hub_total" in ds.variables and ds.sizes.get("hub", 0):

@@ -299,7 +299,6 @@ class Ensemble:
         self.draws = draws
         self.member_coef = member_coef
         self.hub_points = hub_points
-        self.zarr_format = int(cfg.output["zarr_format"])
 
     def spec(self, base: BlockSpec) -> EnsembleSpec:
         """The ensemble counterpart of the plan's block spec ``base``."""
@@ -320,7 +319,7 @@ class Ensemble:
     def template(self, ds: Any, grid: Any) -> Any:
         """The store template ``ds`` (of a run on ``grid``) with the statistics rasters."""
         tile = (min(grid.tile, grid.ny), min(grid.tile, grid.nx))
-        return add_statistics(ds, tuple(self.probs.tolist()), tile, self.zarr_format)
+        return add_statistics(ds, tuple(self.probs.tolist()), tile)
 
     def attrs(self) -> dict[str, Any]:
         """Store attributes describing the ensemble."""
@@ -364,7 +363,8 @@ class Ensemble:
         hist = member_histograms(partial, emission_blocks, (2, self.members, N_BINS))
         group = zarr.open_group(partial, mode="r")
         territory = np.asarray(group["territory"][...], dtype=bool)
-        area = float(np.asarray(group["cell_area"][...], dtype=np.float64)[territory].sum())
+        areas = np.asarray(group["cell_area"][...], dtype=np.float64)
+        area = float(areas[territory].sum())
         share, held = histogram_scalars(hist, area)
         data: dict[str, Any] = {
             "fraction": (("fraction",), np.asarray(FRACTIONS)),
@@ -373,7 +373,7 @@ class Ensemble:
             "member_held": (("member", "lorenz_area"), held),
         }
         if self.hub_points is not None:
-            labels, totals = deterministic_hubs(partial)
+            labels, totals = deterministic_hubs(partial, areas=areas, territory=territory)
             per = hub_member_totals(labels, totals.size, self.hub_points, self.seed, self.members)
             data["hub"] = (("hub",), np.arange(1, totals.size + 1, dtype=np.int64))
             data["hub_total"] = (("hub",), totals)

@@ -74,11 +74,15 @@ def histogram_scalars(hist: np.ndarray, territory_area: float) -> tuple[np.ndarr
     return share, held
 
 
-def deterministic_hubs(partial: Path) -> tuple[np.ndarray, np.ndarray]:
+def deterministic_hubs(
+    partial: Path, *, areas: np.ndarray | None = None, territory: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """The report's hubs of the store in progress at ``partial``: (labels, totals).
 
     ``labels`` is (ny, nx) int32, 0 outside hubs and 1..n (largest first, at most the report's
-    ``MAX_HUBS``) inside; ``totals`` the hubs' deterministic emissions.
+    ``MAX_HUBS``) inside; ``totals`` the hubs' deterministic emissions. ``areas`` and
+    ``territory`` are the store's ``cell_area`` and ``territory`` when the caller has read
+    them already (else they are read here).
     """
     # lazy: the analysis package (scipy graphs) is only needed at the end of a run
     from footgrid.analysis.hubs import find_hubs
@@ -86,8 +90,10 @@ def deterministic_hubs(partial: Path) -> tuple[np.ndarray, np.ndarray]:
 
     group = zarr.open_group(partial, mode="r")
     values = np.asarray(group["emissions"][...], dtype=np.float64)
-    areas = np.asarray(group["cell_area"][...], dtype=np.float64)
-    territory = np.asarray(group["territory"][...], dtype=bool)
+    if areas is None:
+        areas = np.asarray(group["cell_area"][...], dtype=np.float64)
+    if territory is None:
+        territory = np.asarray(group["territory"][...], dtype=bool)
     if not (values[territory] > 0).any():  # nothing gridded in the territory: no hub
         return np.zeros(values.shape, dtype=np.int32), np.zeros(0)
     hubs = find_hubs(values, areas, core=CORE, mask=territory, reach=reach_cells(areas, territory))

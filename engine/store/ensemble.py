@@ -37,7 +37,7 @@ STATISTICS = ("mean", "std", "quantile")
 
 
 def add_statistics(
-    ds: xr.Dataset, quantiles: tuple[float, ...], tile: tuple[int, int], zarr_format: int = 3
+    ds: xr.Dataset, quantiles: tuple[float, ...], tile: tuple[int, int]
 ) -> xr.Dataset:
     """``ds`` (a store template) with lazy zero statistics rasters and the ``quantile`` coordinate.
 
@@ -52,16 +52,16 @@ def add_statistics(
         base = ds[name]
         chunks: tuple[int, ...] = tile
         filters: dict[str, tuple] = {}
-        if name == "footprint":
+        if name == "footprint":  # (ensembles are Zarr v3 stores: the config refuses v2)
             n_cons, n_cat = ds.sizes["consumer"], ds.sizes["category"]
-            chunks = (footprint_chunk_consumers(n_cons, n_cat, zarr_format), n_cat, *tile)
-            if zarr_format == 3:
-                quant_order = (0, *(i + 1 for i in FOOTPRINT_ORDER))
-                filters = {
-                    "mean": (zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
-                    "std": (zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),),
-                    "quantile": (zarr.codecs.TransposeCodec(order=quant_order),),
-                }
+            chunks = (footprint_chunk_consumers(n_cons, n_cat), n_cat, *tile)
+            cell_major = (zarr.codecs.TransposeCodec(order=FOOTPRINT_ORDER),)
+            quant_order = (0, *(i + 1 for i in FOOTPRINT_ORDER))
+            filters = {
+                "mean": cell_major,
+                "std": cell_major,
+                "quantile": (zarr.codecs.TransposeCodec(order=quant_order),),
+            }
         for stat in STATISTICS:
             dims = base.dims if stat != "quantile" else ("quantile", *base.dims)
             shape = tuple(ds.sizes[d] for d in dims)
