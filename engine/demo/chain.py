@@ -156,15 +156,22 @@ def _labels(path: pathlib.Path, header: str, pairs: list[tuple[str, str]]) -> No
     _text(path, [header] + [f"{a},{b}" for a, b in pairs])
 
 
-def write_matrix(path: pathlib.Path, arr: np.ndarray, names: list[str] | None = None) -> None:
+def write_matrix(
+    path: pathlib.Path,
+    arr: np.ndarray,
+    names: list[str] | None = None,
+    *,
+    compression: str = "none",
+) -> None:
     """One Parquet column per column of ``arr`` (named ``names`` or 0, 1, ...), float64.
 
-    No compression, dictionary or statistics: wide tables of distinct floats gain little from
-    them and take 4x longer to write.
+    No dictionary or statistics (and no compression unless asked): wide tables of distinct
+    floats gain little from them and take 4x longer to write.
     """
     names = [str(j) for j in range(arr.shape[1])] if names is None else names
-    table = pa.table(dict(zip(names, arr.T, strict=True)))
-    pq.write_table(table, path, compression="none", use_dictionary=False,
+    by_col = np.ascontiguousarray(arr.T)  # contiguous columns: pyarrow takes them as they are
+    table = pa.table(dict(zip(names, by_col, strict=True)))
+    pq.write_table(table, path, compression=compression, use_dictionary=False,
                    write_statistics=False, row_group_size=1 << 20)  # fmt: skip
 
 

@@ -73,18 +73,33 @@ def run_demo(out: Path, *, n_firms: int | None = None, seed: int = 2012, quiet: 
     )
     t3 = time.perf_counter()
     if not quiet:
-        print(f"footgrid demo ({DEMO_LABEL})")
-        print(f"inputs: {config}")
-        print(f"mrio:   {bundle / 'mrio'} (footgrid nest of {bundle / 'provincial'} into "
-              f"{bundle / 'global'}; {bundle / 'nest_report.md'})")  # fmt: skip
-        print(f"store:  {Path(config).parent / 'footprint.zarr'}")
-        print(f"report: {index}")
-        print(format_headline(headline(ds)))
-        print(
-            f"time: inputs {t1 - t0:.1f} s, pipeline {t2 - t1:.1f} s, report {t3 - t2:.1f} s, "
-            f"total {t3 - t0:.1f} s"
+        _print_summary(
+            [
+                f"footgrid demo ({DEMO_LABEL})",
+                f"inputs: {config}",
+                f"mrio:   {bundle / 'mrio'} (footgrid nest of {bundle / 'provincial'} into "
+                f"{bundle / 'global'}; {bundle / 'nest_report.md'})",
+                f"store:  {Path(config).parent / 'footprint.zarr'}",
+                f"report: {index}",
+            ],
+            ds,
+            (t0, t1, t2, t3),
         )
     return ds
+
+
+def _print_summary(
+    lines: list[str], ds: xr.Dataset, times: tuple[float, float, float, float]
+) -> None:
+    """Print a demo's paths, its headline figures and its phases' wall times."""
+    t0, t1, t2, t3 = times
+    for line in lines:
+        print(line)
+    print(format_headline(headline(ds)))
+    print(
+        f"time: inputs {t1 - t0:.1f} s, pipeline {t2 - t1:.1f} s, report {t3 - t2:.1f} s, "
+        f"total {t3 - t0:.1f} s"
+    )
 
 
 WORLD_LABEL = "synthetic world demo on real outlines and EXIOBASE 3 labels"
@@ -158,13 +173,14 @@ def run_world(
     )
     t3 = time.perf_counter()
     if not quiet:
-        print(f"footgrid demo --world ({WORLD_LABEL})")
-        print(f"inputs: {config}")
-        print(f"store:  {bundle / 'footprint.zarr'}")
-        print(f"report: {index}")
-        print(format_headline(headline(ds)))
-        print(
-            f"time: inputs {t1 - t0:.1f} s, pipeline {t2 - t1:.1f} s, report {t3 - t2:.1f} s, "
-            f"total {t3 - t0:.1f} s"
+        _print_summary(
+            [
+                f"footgrid demo --world ({WORLD_LABEL})",
+                f"inputs: {config}",
+                f"store:  {bundle / 'footprint.zarr'}",
+                f"report: {index}",
+            ],
+            ds,
+            (t0, t1, t2, t3),
         )
     return ds

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pyogrio
 
 from footgrid.demo import world_geography as geo
 from footgrid.demo import world_mrio
 from footgrid.demo.bundle import _labels, _quiet_fixed_date, _write_table, _write_text
+from footgrid.demo.chain import write_matrix
 from footgrid.demo.geography import KM_PER_DEG
 from footgrid.errors import ConfigError
 
@@ -453,14 +453,5 @@ def _write_mrio(folder: pathlib.Path, tables: world_mrio.WorldMRIO) -> None:
     _write_text(folder / "rows.csv", _csv_text(("region", "sector"), tables.rows))
     _write_text(folder / "cols.csv", _csv_text(("region", "category"), tables.cols))
     for name, arr in (("Z", tables.Z), ("Y", tables.Y)):
-        by_col = np.ascontiguousarray(arr.T)  # contiguous columns: pyarrow takes them as they are
-        cols = {f"c{j}": by_col[j] for j in range(arr.shape[1])}
-        # No dictionary pages or statistics for 9 800 float columns: half the write time.
-        pq.write_table(
-            pa.table(cols),
-            folder / f"{name}.parquet",
-            compression="zstd",
-            use_dictionary=False,
-            write_statistics=False,
-        )
-        del by_col, cols
+        names = [f"c{j}" for j in range(arr.shape[1])]
+        write_matrix(folder / f"{name}.parquet", arr, names, compression="zstd")
